@@ -1,1 +1,24 @@
-//! tria
+//! tria: CommonCrawl dumps to clean, deduplicated, tokenized training data for the 35 languages of
+//! the ALIA / Salamandra models.
+//!
+//! This crate glues the leaf crates (`tria-filters`, `tria-dedup`, `tria-tokenizer`) into pipelines:
+//! - [`document`]: [`Document`], [`Stage`], [`Verdict`];
+//! - [`read`]: WET, WARC, JSONL (plain/gzip/zstd) and Parquet readers, streaming in constant memory;
+//! - [`write`]: JSONL.zst, JSONL and Parquet writers, atomic by rename;
+//! - [`config`]: the TOML pipeline file, checked before any work;
+//! - [`stages`]: the closed set of stage kinds;
+//! - [`run`]: the runner (files in parallel, resumable) and [`report`]: `report.json`;
+//! - [`cli`]: the `tria` command line.
+
+pub mod cli;
+pub mod config;
+pub mod document;
+pub mod fixtures;
+pub mod inspect;
+pub mod read;
+pub mod report;
+pub mod run;
+pub mod stages;
+pub mod write;
+
+pub use document::{Document, Origin, Stage, Verdict};

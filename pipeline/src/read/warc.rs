@@ -1,0 +1,609 @@
+//! A lenient, streaming WARC record parser (WARC 1.0/1.1 and ClueWeb's 0.18).
+//!
+//! It trusts `Content-Length` when the bytes after the block look like a record boundary (an
+//! empty line, then the next version line or the end), and otherwise repairs the record by
+//! resynchronising on the next `WARC/x.y` version line: a too-long length gives back the bytes of
+//! the next record it swallowed, a too-short one takes the lines up to the next record. Each repair
+//! or skip is counted by reason in [`WarcCounters`].
+
+use std::io::{self, BufRead};
+
+use super::Counters;
+
+/// Largest block we hold in memory; bigger records are skipped (and counted), not loaded.
+pub const MAX_BLOCK: u64 = 256 * 1024 * 1024;
+/// Longest header line we accept before calling the header malformed.
+const MAX_HEADER_LINE: usize = 64 * 1024;
+
+/// One WARC record: headers in file order and the block.
+#[derive(Debug, Clone)]
+pub struct WarcRecord {
+    /// Uncompressed offset of the version line.
+    pub offset: u64,
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    pub block: Vec<u8>,
+}
+
+impl WarcRecord {
+    /// A header value by case-insensitive name (the first one, as WARC names are unique).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn warc_type(&self) -> &str {
+        self.header("WARC-Type").unwrap_or("")
+    }
+}
+
+/// A byte source with push-back and a running position, over any `BufRead`.
+pub struct Input<R> {
+    inner: R,
+    pending: Vec<u8>,
+    pending_pos: usize,
+    pos: u64,
+}
+
+impl<R: BufRead> Input<R> {
+    pub fn new(inner: R) -> Self {
+        Input {
+            inner,
+            pending: Vec::new(),
+            pending_pos: 0,
+            pos: 0,
+        }
+    }
+
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    /// Uncompressed offset of the next byte to be read.
+    pub fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    /// Puts bytes back in front of the stream.
+    pub fn unread(&mut self, bytes: &[u8]) {
+        let mut v = Vec::with_capacity(bytes.len() + self.pending.len() - self.pending_pos);
+        v.extend_from_slice(bytes);
+        v.extend_from_slice(&self.pending[self.pending_pos..]);
+        self.pending = v;
+        self.pending_pos = 0;
+        self.pos -= bytes.len() as u64;
+    }
+
+    /// Appends the next line (with its `\n`, if any) to `out`; returns its length, 0 at the end.
+    /// Stops after `limit` bytes even without a newline.
+    pub fn read_line(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
+        let start = out.len();
+        if self.pending_pos < self.pending.len() {
+            let rest = &self.pending[self.pending_pos..];
+            let take = match memchr::memchr(b'\n', rest) {
+                Some(i) => (i + 1).min(limit),
+                None => rest.len().min(limit),
+            };
+            out.extend_from_slice(&rest[..take]);
+            self.pending_pos += take;
+            if self.pending_pos == self.pending.len() {
+                self.pending.clear();
+                self.pending_pos = 0;
+            }
+            if out.last() == Some(&b'\n') || out.len() - start >= limit {
+                self.pos += (out.len() - start) as u64;
+                return Ok(out.len() - start);
+            }
+        }
+        loop {
+            let buf = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.pos += (out.len() - start) as u64;
+                    return Err(e);
+                }
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let room = limit - (out.len() - start);
+            let (take, done) = match memchr::memchr(b'\n', buf) {
+                Some(i) if i < room => (i + 1, true),
+                _ if buf.len() >= room => (room, true),
+                _ => (buf.len(), false),
+            };
+            out.extend_from_slice(&buf[..take]);
+            self.inner.consume(take);
+            if done {
+                break;
+            }
+        }
+        self.pos += (out.len() - start) as u64;
+        Ok(out.len() - start)
+    }
+
+    /// Appends up to `n` bytes to `out`; returns how many, fewer only at the end of the stream.
+    pub fn read_n(&mut self, n: u64, out: &mut Vec<u8>) -> io::Result<u64> {
+        let mut left = n;
+        if self.pending_pos < self.pending.len() {
+            let rest = &self.pending[self.pending_pos..];
+            let take = (rest.len() as u64).min(left) as usize;
+            out.extend_from_slice(&rest[..take]);
+            self.pending_pos += take;
+            left -= take as u64;
+            if self.pending_pos == self.pending.len() {
+                self.pending.clear();
+                self.pending_pos = 0;
+            }
+        }
+        while left > 0 {
+            let buf = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.pos += n - left;
+                    return Err(e);
+                }
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let take = (buf.len() as u64).min(left) as usize;
+            out.extend_from_slice(&buf[..take]);
+            self.inner.consume(take);
+            left -= take as u64;
+        }
+        self.pos += n - left;
+        Ok(n - left)
+    }
+
+    /// Discards up to `n` bytes; returns how many.
+    pub fn skip_n(&mut self, n: u64) -> io::Result<u64> {
+        let mut left = n;
+        let mut scratch = Vec::new();
+        while left > 0 {
+            scratch.clear();
+            let got = self.read_n(left.min(1 << 20), &mut scratch)?;
+            if got == 0 {
+                break;
+            }
+            left -= got;
+        }
+        Ok(n - left)
+    }
+}
+
+/// Is this line a WARC version line (`WARC/1.0`, `WARC/0.18`, ...), with CRLF or LF?
+pub fn is_version_line(line: &[u8]) -> bool {
+    let l = trim_eol(line);
+    l.len() >= 8
+        && l.len() <= 12
+        && l.starts_with(b"WARC/")
+        && l[5].is_ascii_digit()
+        && l[5..].iter().all(|b| b.is_ascii_digit() || *b == b'.')
+}
+
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let l = line.strip_suffix(b"\n").unwrap_or(line);
+    l.strip_suffix(b"\r").unwrap_or(l)
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    trim_eol(line).is_empty()
+}
+
+/// Outcome of one step of the parser.
+pub enum Next {
+    Record(WarcRecord),
+    /// A record that could not be used: counted, and the parser has resynchronised.
+    Skipped {
+        offset: u64,
+        reason: &'static str,
+        detail: String,
+    },
+    /// The stream failed and cannot go on (truncated gzip, I/O error, a truncated last record).
+    Fatal {
+        offset: u64,
+        reason: &'static str,
+        detail: String,
+    },
+    End,
+}
+
+/// Streams records out of a decompressed WARC byte stream.
+pub struct WarcParser<R> {
+    input: Input<R>,
+    line: Vec<u8>,
+    failed: bool,
+}
+
+impl<R: BufRead> WarcParser<R> {
+    pub fn new(inner: R) -> Self {
+        WarcParser {
+            input: Input::new(inner),
+            line: Vec::new(),
+            failed: false,
+        }
+    }
+
+    pub fn input(&self) -> &Input<R> {
+        &self.input
+    }
+
+    fn fatal(&mut self, offset: u64, e: io::Error) -> Next {
+        self.failed = true;
+        let reason = if e.kind() == io::ErrorKind::UnexpectedEof {
+            "truncated"
+        } else {
+            "io"
+        };
+        Next::Fatal {
+            offset,
+            reason,
+            detail: e.to_string(),
+        }
+    }
+
+    /// Skips forward to the next version line and puts it back; used after a malformed record.
+    fn resync(&mut self) -> io::Result<()> {
+        loop {
+            self.line.clear();
+            if self.input.read_line(&mut self.line, MAX_HEADER_LINE)? == 0 {
+                return Ok(());
+            }
+            if is_version_line(&self.line) {
+                let l = std::mem::take(&mut self.line);
+                self.input.unread(&l);
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the next record, repairing what can be repaired. `counters` receives repair counts.
+    pub fn next(&mut self, counters: &mut Counters) -> Next {
+        if self.failed {
+            return Next::End;
+        }
+        // Find the version line, skipping blank lines left between records.
+        let offset;
+        loop {
+            let at = self.input.pos();
+            self.line.clear();
+            match self.input.read_line(&mut self.line, MAX_HEADER_LINE) {
+                Ok(0) => return Next::End,
+                Ok(_) => {}
+                Err(e) => return self.fatal(at, e),
+            }
+            if is_blank(&self.line) {
+                continue;
+            }
+            if is_version_line(&self.line) {
+                offset = at;
+                break;
+            }
+            // Junk where a record should start: skip to the next version line.
+            if let Err(e) = self.resync() {
+                return self.fatal(at, e);
+            }
+            return Next::Skipped {
+                offset: at,
+                reason: "malformed_header",
+                detail: "expected a WARC version line".into(),
+            };
+        }
+        let version = String::from_utf8_lossy(trim_eol(&self.line)).into_owned();
+
+        // Header fields up to the empty line.
+        let mut headers: Vec<(String, String)> = Vec::with_capacity(12);
+        let mut lf_only = false;
+        loop {
+            self.line.clear();
+            let at = self.input.pos();
+            match self.input.read_line(&mut self.line, MAX_HEADER_LINE) {
+                Ok(0) => {
+                    self.failed = true;
+                    return Next::Fatal {
+                        offset,
+                        reason: "truncated",
+                        detail: "stream ends inside a WARC header".into(),
+                    };
+                }
+                Ok(_) => {}
+                Err(e) => return self.fatal(offset, e),
+            }
+            if !self.line.ends_with(b"\r\n") {
+                lf_only = true;
+            }
+            if is_blank(&self.line) {
+                break;
+            }
+            if is_version_line(&self.line) {
+                // A new record starts before this one's header ended.
+                let l = std::mem::take(&mut self.line);
+                self.input.unread(&l);
+                return Next::Skipped {
+                    offset,
+                    reason: "malformed_header",
+                    detail: format!("header interrupted by a version line at offset {at}"),
+                };
+            }
+            let l = trim_eol(&self.line);
+            if (l[0] == b' ' || l[0] == b'\t') && !headers.is_empty() {
+                // Folded continuation line.
+                let last = headers.last_mut().expect("checked non-empty");
+                last.1.push(' ');
+                last.1.push_str(String::from_utf8_lossy(l).trim());
+                continue;
+            }
+            let Some(colon) = memchr::memchr(b':', l) else {
+                let _ = self.resync();
+                return Next::Skipped {
+                    offset,
+                    reason: "malformed_header",
+                    detail: format!("header line without ':' at offset {at}"),
+                };
+            };
+            let name = String::from_utf8_lossy(&l[..colon]).trim().to_string();
+            let value = String::from_utf8_lossy(&l[colon + 1..]).trim().to_string();
+            headers.push((name, value));
+        }
+        if lf_only {
+            counters.add("repaired:lf_line_endings", 1);
+        }
+
+        let record = WarcRecord {
+            offset,
+            version,
+            headers,
+            block: Vec::new(),
+        };
+        let length = match record
+            .header("Content-Length")
+            .map(|v| v.trim().parse::<u64>())
+        {
+            Some(Ok(n)) => n,
+            Some(Err(_)) | None => {
+                if let Err(e) = self.resync() {
+                    return self.fatal(offset, e);
+                }
+                return Next::Skipped {
+                    offset,
+                    reason: "malformed_header",
+                    detail: "missing or non-numeric Content-Length".into(),
+                };
+            }
+        };
+        if length > MAX_BLOCK {
+            return match self.input.skip_n(length) {
+                Ok(_) => Next::Skipped {
+                    offset,
+                    reason: "record_too_large",
+                    detail: format!("Content-Length {length} exceeds {MAX_BLOCK}"),
+                },
+                Err(e) => self.fatal(offset, e),
+            };
+        }
+        self.read_block(record, length, counters)
+    }
+
+    fn read_block(&mut self, mut record: WarcRecord, length: u64, counters: &mut Counters) -> Next {
+        let offset = record.offset;
+        let mut block = Vec::with_capacity(length as usize);
+        let got = match self.input.read_n(length, &mut block) {
+            Ok(g) => g,
+            Err(e) => return self.fatal(offset, e),
+        };
+        if got < length {
+            // The stream ended inside the block. If the short block ends at a line end this may be a
+            // hand-made file whose Content-Length counts characters: keep it as repaired.
+            if got > 0 && block.ends_with(b"\n") && !block.ends_with(b"\r\n") {
+                counters.add("repaired:wrong_content_length", 1);
+                trim_trailing_blank_lines(&mut block);
+                record.block = block;
+                return Next::Record(record);
+            }
+            self.failed = true;
+            return Next::Fatal {
+                offset,
+                reason: "truncated",
+                detail: format!("record declares {length} bytes but only {got} are present"),
+            };
+        }
+
+        // Check the boundary: blank line(s), then a version line or the end.
+        let mut tail = Vec::new();
+        let mut blanks = 0;
+        let boundary_ok = loop {
+            let before = tail.len();
+            match self.input.read_line(&mut tail, MAX_HEADER_LINE) {
+                Ok(0) => break blanks > 0 || tail.is_empty(),
+                Ok(_) => {}
+                Err(e) => return self.fatal(offset, e),
+            }
+            let line = &tail[before..];
+            if is_blank(line) {
+                blanks += 1;
+                if blanks > 2 {
+                    // More blank lines than a separator: keep scanning, but it's not clean.
+                    continue;
+                }
+                continue;
+            }
+            let ok = is_version_line(line) && blanks > 0;
+            // Give the non-blank line back: it belongs to whatever comes next.
+            let l = tail.split_off(before);
+            self.input.unread(&l);
+            break ok;
+        };
+        if boundary_ok {
+            record.block = block;
+            return Next::Record(record);
+        }
+
+        // Content-Length is wrong. Too long: the block swallowed the next record's version line.
+        counters.add("repaired:wrong_content_length", 1);
+        if let Some(cut) = find_version_line(&block) {
+            let rest = block.split_off(cut);
+            self.input.unread(&tail);
+            self.input.unread(&rest);
+            trim_trailing_blank_lines(&mut block);
+            record.block = block;
+            return Next::Record(record);
+        }
+        // Too short: the rest of the body runs up to the next version line.
+        block.extend_from_slice(&tail);
+        loop {
+            self.line.clear();
+            match self.input.read_line(&mut self.line, MAX_HEADER_LINE) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return self.fatal(offset, e),
+            }
+            if is_version_line(&self.line) {
+                let l = std::mem::take(&mut self.line);
+                self.input.unread(&l);
+                break;
+            }
+            if block.len() as u64 + self.line.len() as u64 > MAX_BLOCK {
+                return Next::Skipped {
+                    offset,
+                    reason: "record_too_large",
+                    detail: "no record boundary found within the size limit".into(),
+                };
+            }
+            block.extend_from_slice(&self.line);
+        }
+        trim_trailing_blank_lines(&mut block);
+        record.block = block;
+        Next::Record(record)
+    }
+}
+
+/// Position of a version line that starts a line inside `block` (not at 0), if any.
+fn find_version_line(block: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memmem::find(&block[from..], b"\nWARC/") {
+        let start = from + i + 1;
+        let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |e| start + e + 1);
+        if is_version_line(&block[start..end]) {
+            return Some(start);
+        }
+        from = start;
+    }
+    None
+}
+
+/// Drops the empty lines that separate records, keeping the body's own final newline.
+fn trim_trailing_blank_lines(block: &mut Vec<u8>) {
+    loop {
+        if block.ends_with(b"\n\r\n") {
+            block.truncate(block.len() - 2);
+        } else if block.ends_with(b"\n\n") {
+            block.truncate(block.len() - 1);
+        } else {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(data: &[u8]) -> (Vec<WarcRecord>, Vec<&'static str>, Counters) {
+        let mut p = WarcParser::new(data);
+        let mut c = Counters::default();
+        let mut out = Vec::new();
+        let mut skipped = Vec::new();
+        loop {
+            match p.next(&mut c) {
+                Next::Record(r) => out.push(r),
+                Next::Skipped { reason, .. } => skipped.push(reason),
+                Next::Fatal { reason, .. } => {
+                    skipped.push(reason);
+                    break;
+                }
+                Next::End => break,
+            }
+        }
+        (out, skipped, c)
+    }
+
+    fn rec(kind: &str, body: &str) -> String {
+        format!(
+            "WARC/1.0\r\nWARC-Type: {kind}\r\nContent-Length: {}\r\n\r\n{body}\r\n\r\n",
+            body.len()
+        )
+    }
+
+    #[test]
+    fn well_formed_records() {
+        let data = rec("warcinfo", "a: b\r\n") + &rec("conversion", "hello\nworld\n");
+        let (r, s, c) = records(data.as_bytes());
+        assert!(s.is_empty());
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].warc_type(), "conversion");
+        assert_eq!(r[1].block, b"hello\nworld\n");
+        assert_eq!(r[1].offset, rec("warcinfo", "a: b\r\n").len() as u64);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn content_length_too_short_and_too_long_are_repaired() {
+        let good = "first line\nsecond line\n";
+        let short =
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 5\r\n\r\n{good}\r\n\r\n");
+        let long = format!(
+            "WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: {}\r\n\r\n{good}\r\n\r\n",
+            good.len() + 30
+        );
+        let data = short + &long + &rec("conversion", "last\n");
+        let (r, s, c) = records(data.as_bytes());
+        assert!(s.is_empty(), "{s:?}");
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0].block, good.as_bytes());
+        assert_eq!(r[1].block, good.as_bytes());
+        assert_eq!(r[2].block, b"last\n");
+        assert_eq!(c.get("repaired:wrong_content_length"), 2);
+    }
+
+    #[test]
+    fn malformed_header_is_skipped_and_parser_resyncs() {
+        let bad = "WARC/1.0\r\nWARC-Type conversion\r\nContent-Length: 3\r\n\r\nabc\r\n\r\n";
+        let nolen = "WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: many\r\n\r\nabc\r\n\r\n";
+        let data = rec("conversion", "one\n") + bad + nolen + &rec("conversion", "two\n");
+        let (r, s, _) = records(data.as_bytes());
+        assert_eq!(s, vec!["malformed_header", "malformed_header"]);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].block, b"two\n");
+    }
+
+    #[test]
+    fn lf_only_headers_are_accepted_and_counted() {
+        let data = "WARC/0.18\nWARC-Type: response\nContent-Length: 4\n\nbody\n\n";
+        let (r, s, c) = records(data.as_bytes());
+        assert!(s.is_empty());
+        assert_eq!(r[0].version, "WARC/0.18");
+        assert_eq!(r[0].block, b"body");
+        assert_eq!(c.get("repaired:lf_line_endings"), 1);
+    }
+
+    #[test]
+    fn truncated_block_is_fatal() {
+        let data = "WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 100\r\n\r\nshort\r\n";
+        let (r, s, _) = records(data.as_bytes());
+        assert!(r.is_empty());
+        assert_eq!(s, vec!["truncated"]);
+    }
+
+    #[test]
+    fn version_lines() {
+        assert!(is_version_line(b"WARC/1.0\r\n"));
+        assert!(is_version_line(b"WARC/0.18\n"));
+        assert!(!is_version_line(b"WARC/abc\n"));
+        assert!(!is_version_line(b"WARC-Type: x\n"));
+    }
+}

@@ -1,0 +1,724 @@
+//! The runner: plan (everything checked before any work), then input files in parallel, each read,
+//! staged and written sequentially, each committed with a completion marker so a rerun resumes.
+//!
+//! Output layout under `[output] dir`:
+//! ```text
+//! <rel>.jsonl.zst                 one output per input file, named after it
+//! <partition>/<rel>.jsonl.zst     with `partition_by`
+//! _rejects/<stage>/<rel>.jsonl.zst  dropped documents with their reason, when asked
+//! .tria/done/<rel>.json           completion marker: the file's statistics
+//! manifest.json, report.json
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, PipelineConfig};
+use crate::document::{Document, Stage, Verdict};
+use crate::read::{self, Format};
+use crate::report::{Failure, FileStats, LangStats, RunReport, StageStats, Timings};
+use crate::write::{self, DocWriter, TMP_SUFFIX};
+
+/// How to run (flags, not the pipeline file): none of this changes the output bytes.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Redo files that are already complete.
+    pub force: bool,
+    /// Show a progress bar (drawn only on a terminal).
+    pub progress: bool,
+    /// Run only the files of rank `rank` out of `ranks` (files `i` with `i % ranks == rank`).
+    pub rank: Option<(usize, usize)>,
+}
+
+/// One input file and where its outputs go.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub format: Format,
+    /// Output name stem relative to the output directory (the input's path below the inputs'
+    /// common directory, without its format suffix).
+    pub rel: String,
+    pub bytes: u64,
+}
+
+/// A checked pipeline, ready to run.
+pub struct Plan {
+    pub config: PipelineConfig,
+    pub inputs: Vec<InputFile>,
+    pub out_dir: PathBuf,
+    stages: Vec<Box<dyn Stage>>,
+}
+
+fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Expands the inputs, builds the stages and checks the output directory. Nothing is read yet.
+pub fn plan(config: PipelineConfig) -> Result<Plan, ConfigError> {
+    let err = |m: String| ConfigError::new(config.source.clone(), m);
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut patterns: Vec<String> = config.input.paths.clone();
+    if let Some(list) = &config.input.list {
+        let lp = config.resolve(list);
+        let text = fs::read_to_string(&lp)
+            .map_err(|e| err(format!("[input] list `{}`: {e}", lp.display())))?;
+        patterns.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    if patterns.is_empty() {
+        return Err(err(
+            "[input] names no files: set `paths` or `list` (or pass --input)".into(),
+        ));
+    }
+    for p in &patterns {
+        let full = config.resolve(p);
+        let s = full.to_string_lossy().to_string();
+        if has_glob(p) {
+            let matches =
+                glob::glob(&s).map_err(|e| err(format!("[input] bad glob `{p}`: {e}")))?;
+            let mut n = 0;
+            for m in matches {
+                let m = m.map_err(|e| err(format!("[input] `{p}`: {e}")))?;
+                if m.is_file() {
+                    paths.push(m);
+                    n += 1;
+                }
+            }
+            if n == 0 {
+                return Err(err(format!("[input] no file matches `{p}`")));
+            }
+        } else if full.is_file() {
+            paths.push(full);
+        } else {
+            return Err(err(format!("[input] `{p}`: no such file")));
+        }
+    }
+    paths.sort();
+    paths.dedup();
+
+    let abs: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+        .collect();
+    let common = common_dir(&abs);
+    let mut inputs = Vec::with_capacity(paths.len());
+    let mut seen = BTreeMap::new();
+    for (p, a) in paths.iter().zip(&abs) {
+        let (format, suffix) = match (config.input.format, Format::from_path(p)) {
+            (Some(f), Some((_, n))) => (f, n),
+            (Some(f), None) => (f, 0),
+            (None, Some((f, n))) => (f, n),
+            (None, None) => {
+                return Err(err(format!(
+                    "[input] `{}`: cannot tell the format from the name; set [input] format",
+                    p.display()
+                )));
+            }
+        };
+        let below = a
+            .strip_prefix(&common)
+            .unwrap_or(a)
+            .to_string_lossy()
+            .to_string();
+        let rel = below[..below.len() - suffix].to_string();
+        if let Some(other) = seen.insert(rel.clone(), p.clone()) {
+            return Err(err(format!(
+                "[input] `{}` and `{}` would write the same output `{rel}`",
+                other.display(),
+                p.display()
+            )));
+        }
+        let bytes = fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        inputs.push(InputFile {
+            path: p.clone(),
+            format,
+            rel,
+            bytes,
+        });
+    }
+
+    if config.output.dir.is_empty() {
+        return Err(err("[output] dir is not set (or pass --output)".into()));
+    }
+    let out_dir = config.resolve(&config.output.dir);
+    fs::create_dir_all(out_dir.join(".tria/done")).map_err(|e| {
+        err(format!(
+            "[output] dir `{}` is not writable: {e}",
+            out_dir.display()
+        ))
+    })?;
+    let probe = out_dir.join(format!(".tria/probe-{}", std::process::id()));
+    fs::write(&probe, b"")
+        .and_then(|_| fs::remove_file(&probe))
+        .map_err(|e| {
+            err(format!(
+                "[output] dir `{}` is not writable: {e}",
+                out_dir.display()
+            ))
+        })?;
+
+    let mut stages = Vec::new();
+    for s in &config.stages {
+        stages.push(crate::stages::build(s).map_err(|e| err(format!("stage `{}`: {e}", s.name)))?);
+    }
+    Ok(Plan {
+        config,
+        inputs,
+        out_dir,
+        stages,
+    })
+}
+
+fn common_dir(paths: &[PathBuf]) -> PathBuf {
+    let mut common: Option<PathBuf> = None;
+    for p in paths {
+        let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+        common = Some(match common {
+            None => dir,
+            Some(c) => {
+                let mut out = PathBuf::new();
+                for (a, b) in c.components().zip(dir.components()) {
+                    if a != b {
+                        break;
+                    }
+                    out.push(a);
+                }
+                out
+            }
+        });
+    }
+    common.unwrap_or_default()
+}
+
+/// `manifest.json`: the resolved configuration, the version and the inputs.
+#[derive(Serialize, Deserialize)]
+pub struct Manifest {
+    pub tria_version: String,
+    pub fingerprint: String,
+    pub command: Vec<String>,
+    pub config: serde_json::Value,
+    pub inputs: Vec<InputFile>,
+}
+
+/// Errors that stop a run before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl Plan {
+    fn marker(&self, input: &InputFile) -> PathBuf {
+        self.out_dir
+            .join(".tria/done")
+            .join(format!("{}.json", input.rel))
+    }
+
+    fn output_path(&self, input: &InputFile, partition: Option<&str>) -> PathBuf {
+        let name = format!("{}.{}", input.rel, self.config.output.format.extension());
+        match partition {
+            Some(p) => self.out_dir.join(p).join(name),
+            None => self.out_dir.join(name),
+        }
+    }
+
+    fn rejects_path(&self, input: &InputFile, stage: &str) -> PathBuf {
+        let name = format!("{}.{}", input.rel, self.config.output.format.extension());
+        self.out_dir.join("_rejects").join(stage).join(name)
+    }
+
+    /// The inputs this rank owns, with their index in the full list.
+    pub fn rank_inputs(&self, rank: Option<(usize, usize)>) -> Vec<(usize, &InputFile)> {
+        self.inputs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| rank.is_none_or(|(r, n)| i % n == r))
+            .collect()
+    }
+
+    /// Whether an input's outputs are complete (its marker exists).
+    pub fn is_done(&self, input: &InputFile) -> bool {
+        self.marker(input).is_file()
+    }
+
+    fn manifest(&self) -> Manifest {
+        Manifest {
+            tria_version: env!("CARGO_PKG_VERSION").to_string(),
+            fingerprint: self.config.fingerprint(),
+            command: std::env::args().collect(),
+            config: serde_json::to_value(&self.config).expect("config serialises"),
+            inputs: self.inputs.clone(),
+        }
+    }
+
+    /// Checks that the output directory holds no run of another configuration, and records ours.
+    fn claim_output(&self, force: bool) -> Result<(), RunError> {
+        let path = self.out_dir.join("manifest.json");
+        let ours = self.manifest();
+        if let Ok(text) = fs::read_to_string(&path) {
+            if let Ok(old) = serde_json::from_str::<Manifest>(&text) {
+                if old.fingerprint != ours.fingerprint {
+                    if !force {
+                        return Err(ConfigError::new(
+                            self.config.source.clone(),
+                            format!(
+                                "output dir `{}` holds a run with another configuration; \
+                                 use another dir, or --force to redo every file",
+                                self.out_dir.display()
+                            ),
+                        )
+                        .into());
+                    }
+                    // Forced: the old markers no longer describe our outputs.
+                    let _ = fs::remove_dir_all(self.out_dir.join(".tria/done"));
+                    let _ = fs::create_dir_all(self.out_dir.join(".tria/done"));
+                }
+            }
+        }
+        let bytes = serde_json::to_vec_pretty(&ours).expect("manifest serialises");
+        write::write_atomic(&path, &bytes)
+            .map_err(|e| RunError::Io(format!("{}: {e}", path.display())))
+    }
+}
+
+/// Runs a plan: every input file of this rank not yet complete (all of them with `force`).
+pub fn execute(plan: &Plan, opts: &RunOptions) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    plan.claim_output(opts.force)?;
+    let mine = plan.rank_inputs(opts.rank);
+    let todo: Vec<(usize, &InputFile)> = mine
+        .iter()
+        .filter(|(_, f)| opts.force || !plan.is_done(f))
+        .copied()
+        .collect();
+
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| RunError::Io(format!("cannot start threads: {e}")))?;
+
+    let progress = Progress::new(opts.progress, &todo);
+    let results: Vec<(usize, Result<FileStats, String>)> = pool.install(|| {
+        todo.par_iter()
+            .map(|(i, input)| {
+                let r = process_file(plan, input, &progress);
+                progress.file_done();
+                (*i, r)
+            })
+            .collect()
+    });
+    progress.finish();
+
+    let mut report = RunReport {
+        tria_version: env!("CARGO_PKG_VERSION").to_string(),
+        pipeline: plan.config.source.clone(),
+        ..Default::default()
+    };
+    report.stages = plan
+        .stages
+        .iter()
+        .map(|s| StageStats {
+            name: s.name().to_string(),
+            ..Default::default()
+        })
+        .collect();
+    let mut fresh: BTreeMap<usize, Result<FileStats, String>> = results.into_iter().collect();
+    let mut timings = Timings {
+        threads,
+        ..Default::default()
+    };
+    for (i, input) in &mine {
+        report.files.total += 1;
+        match fresh.remove(i) {
+            Some(Ok(stats)) => {
+                report.files.processed += 1;
+                timings.read_seconds += stats.read_seconds;
+                timings.write_seconds += stats.write_seconds;
+                timings.stages_seconds += stats.stages.iter().map(|s| s.seconds).sum::<f64>();
+                report.add_file(&stats);
+            }
+            Some(Err(error)) => {
+                report.files.failed += 1;
+                report.failures.push(Failure {
+                    file: input.path.display().to_string(),
+                    error,
+                });
+            }
+            None => {
+                // Complete from an earlier run: its marker holds its statistics.
+                let marker = plan.marker(input);
+                match fs::read(&marker)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<FileStats>(&b).ok())
+                {
+                    Some(stats) => {
+                        report.files.resumed += 1;
+                        report.add_file(&stats);
+                    }
+                    None => {
+                        report.files.failed += 1;
+                        report.failures.push(Failure {
+                            file: input.path.display().to_string(),
+                            error: format!("unreadable completion marker {}", marker.display()),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    timings.wall_seconds = started.elapsed().as_secs_f64();
+    report.timings = timings;
+    let name = match opts.rank {
+        Some((r, n)) if n > 1 => format!(".tria/report-rank{r:05}-of-{n:05}.json"),
+        _ => "report.json".to_string(),
+    };
+    let path = plan.out_dir.join(name);
+    let bytes = serde_json::to_vec_pretty(&report).expect("report serialises");
+    write::write_atomic(&path, &bytes)
+        .map_err(|e| RunError::Io(format!("{}: {e}", path.display())))?;
+    Ok(report)
+}
+
+/// A value usable as a directory name.
+fn partition_name(v: Option<&serde_json::Value>) -> String {
+    let s = match v {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(serde_json::Value::Null) | None => return "_unknown".into(),
+        Some(other) => other.to_string(),
+    };
+    let clean: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean.starts_with('.') {
+        format!("_{clean}")
+    } else {
+        clean
+    }
+}
+
+/// The open outputs of one input file.
+struct Outputs<'a> {
+    plan: &'a Plan,
+    input: &'a InputFile,
+    main: BTreeMap<Option<String>, DocWriter>,
+    rejects: BTreeMap<String, DocWriter>,
+}
+
+impl<'a> Outputs<'a> {
+    fn writer(&mut self, partition: Option<String>) -> std::io::Result<&mut DocWriter> {
+        if !self.main.contains_key(&partition) {
+            let path = self.plan.output_path(self.input, partition.as_deref());
+            let w = DocWriter::create(
+                &path,
+                self.plan.config.output.format,
+                self.plan.config.output.level,
+            )?;
+            self.main.insert(partition.clone(), w);
+        }
+        Ok(self.main.get_mut(&partition).expect("inserted above"))
+    }
+
+    fn reject(&mut self, stage: &str, doc: &Document, reason: &str) -> std::io::Result<()> {
+        if !self.rejects.contains_key(stage) {
+            let path = self.plan.rejects_path(self.input, stage);
+            let w = DocWriter::create(
+                &path,
+                self.plan.config.output.format,
+                self.plan.config.output.level,
+            )?;
+            self.rejects.insert(stage.to_string(), w);
+        }
+        self.rejects
+            .get_mut(stage)
+            .expect("inserted above")
+            .write(doc, Some(reason))
+    }
+
+    /// Commits every output; returns their paths relative to the output directory.
+    fn commit(mut self) -> std::io::Result<Vec<String>> {
+        if self.main.is_empty() && self.plan.config.output.partition_by.is_none() {
+            // An input with no kept document still gets its (empty) output, so every input has one.
+            self.writer(None)?;
+        }
+        let mut names = Vec::new();
+        let rel = |p: PathBuf, out: &Path| {
+            p.strip_prefix(out)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .to_string()
+        };
+        for (part, w) in std::mem::take(&mut self.main) {
+            w.commit()?;
+            names.push(rel(
+                self.plan.output_path(self.input, part.as_deref()),
+                &self.plan.out_dir,
+            ));
+        }
+        for (stage, w) in std::mem::take(&mut self.rejects) {
+            w.commit()?;
+            names.push(rel(
+                self.plan.rejects_path(self.input, &stage),
+                &self.plan.out_dir,
+            ));
+        }
+        Ok(names)
+    }
+}
+
+/// Removes what a killed earlier attempt at this input may have left: temporary files and, since
+/// the file is being redone, outputs of partitions this attempt might not produce again.
+fn clear_leftovers(plan: &Plan, input: &InputFile) {
+    let ext = plan.config.output.format.extension();
+    let name = format!("{}.{ext}", input.rel);
+    let pattern_base = glob::Pattern::escape(&plan.out_dir.to_string_lossy());
+    let escaped = glob::Pattern::escape(&name);
+    let mut patterns = vec![
+        format!("{pattern_base}/{escaped}{TMP_SUFFIX}"),
+        format!("{pattern_base}/_rejects/*/{escaped}"),
+        format!("{pattern_base}/_rejects/*/{escaped}{TMP_SUFFIX}"),
+    ];
+    if plan.config.output.partition_by.is_some() {
+        patterns.push(format!("{pattern_base}/*/{escaped}"));
+        patterns.push(format!("{pattern_base}/*/{escaped}{TMP_SUFFIX}"));
+    }
+    let opts = glob::MatchOptions {
+        require_literal_separator: true,
+        ..Default::default()
+    };
+    for pat in patterns {
+        if let Ok(paths) = glob::glob_with(&pat, opts) {
+            for p in paths.flatten() {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
+}
+
+/// Reads, stages and writes one input file. `Err` is a file-level failure (already cleaned up).
+fn process_file(plan: &Plan, input: &InputFile, progress: &Progress) -> Result<FileStats, String> {
+    clear_leftovers(plan, input);
+    let _ = fs::remove_file(plan.marker(input));
+    let display = input.path.display().to_string();
+    let mut stats = FileStats {
+        file: display.clone(),
+        file_bytes: input.bytes,
+        stages: plan
+            .stages
+            .iter()
+            .map(|s| StageStats {
+                name: s.name().to_string(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let mut reader = read::open(
+        &input.path,
+        Some(input.format),
+        &plan.config.input.read_options(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut outputs = Outputs {
+        plan,
+        input,
+        main: BTreeMap::new(),
+        rejects: BTreeMap::new(),
+    };
+    let reject_all = plan.config.output.rejects;
+    let partition_by = plan.config.output.partition_by.as_deref();
+    let mut last_bytes = 0u64;
+    let mut since_tick = 0u32;
+    let mut t_read = Instant::now();
+    let mut read_s = 0.0;
+    let mut write_s = 0.0;
+    let mut stage_ns = vec![0u128; plan.stages.len()];
+    let mut records = 0u64;
+    let io_err = |e: std::io::Error| format!("{display}: writing output: {e}");
+
+    loop {
+        let item = reader.next();
+        read_s += t_read.elapsed().as_secs_f64();
+        let Some(item) = item else { break };
+        records += 1;
+        since_tick += 1;
+        if since_tick == 512 {
+            since_tick = 0;
+            let b = reader.bytes_read();
+            progress.advance(b - last_bytes, 512);
+            last_bytes = b;
+        }
+        let mut doc = match item {
+            Ok(doc) => doc,
+            Err(e) if e.is_fatal() => {
+                // Dropping `outputs` removes every temporary file of this input.
+                return Err(e.to_string());
+            }
+            Err(e) => {
+                stats.read.add(e.reason(), 1);
+                t_read = Instant::now();
+                continue;
+            }
+        };
+        stats.docs_in += 1;
+        stats.bytes_in += doc.text.len() as u64;
+        let mut kept = true;
+        for (i, stage) in plan.stages.iter().enumerate() {
+            let st = &mut stats.stages[i];
+            st.docs_in += 1;
+            st.bytes_in += doc.text.len() as u64;
+            let t = Instant::now();
+            let verdict = stage.process(&mut doc);
+            stage_ns[i] += t.elapsed().as_nanos();
+            match verdict {
+                Verdict::Keep => {
+                    st.docs_out += 1;
+                    st.bytes_out += doc.text.len() as u64;
+                }
+                Verdict::Drop(reason) => {
+                    st.drops.add(reason, 1);
+                    if reject_all || plan.config.stages[i].rejects {
+                        let t = Instant::now();
+                        outputs.reject(stage.name(), &doc, reason).map_err(io_err)?;
+                        write_s += t.elapsed().as_secs_f64();
+                    }
+                    kept = false;
+                    break;
+                }
+            }
+        }
+        if kept {
+            stats.docs_out += 1;
+            stats.bytes_out += doc.text.len() as u64;
+            if let Some(lang) = doc.lang() {
+                let l = stats
+                    .languages
+                    .entry(lang.to_string())
+                    .or_insert_with(LangStats::default);
+                l.docs += 1;
+                l.bytes += doc.text.len() as u64;
+            }
+            let t = Instant::now();
+            let part = partition_by.map(|k| partition_name(doc.meta.get(k)));
+            outputs
+                .writer(part)
+                .map_err(io_err)?
+                .write(&doc, None)
+                .map_err(io_err)?;
+            write_s += t.elapsed().as_secs_f64();
+        }
+        t_read = Instant::now();
+    }
+    progress.advance(
+        reader.bytes_read().saturating_sub(last_bytes),
+        since_tick as u64,
+    );
+    stats.records = records;
+    stats.read.merge(reader.counters());
+    for (st, ns) in stats.stages.iter_mut().zip(stage_ns) {
+        st.seconds = ns as f64 / 1e9;
+    }
+    let t = Instant::now();
+    stats.outputs = outputs.commit().map_err(io_err)?;
+    stats.write_seconds = write_s + t.elapsed().as_secs_f64();
+    stats.read_seconds = read_s;
+    let marker = serde_json::to_vec_pretty(&stats).expect("stats serialise");
+    write::write_atomic(&plan.marker(input), &marker).map_err(io_err)?;
+    Ok(stats)
+}
+
+/// A progress bar over input bytes (drawn only on a terminal), with files and documents per second.
+struct Progress {
+    bar: Option<ProgressBar>,
+    files_total: usize,
+    files_done: AtomicUsize,
+    docs: AtomicU64,
+    started: Instant,
+    last_msg: Mutex<Instant>,
+}
+
+impl Progress {
+    fn new(enabled: bool, todo: &[(usize, &InputFile)]) -> Progress {
+        let bar = enabled.then(|| {
+            let total: u64 = todo.iter().map(|(_, f)| f.bytes).sum();
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+                )
+                .expect("template is valid"),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            files_total: todo.len(),
+            files_done: AtomicUsize::new(0),
+            docs: AtomicU64::new(0),
+            started: Instant::now(),
+            last_msg: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn advance(&self, bytes: u64, docs: u64) {
+        let Some(bar) = &self.bar else { return };
+        bar.inc(bytes);
+        self.docs.fetch_add(docs, Ordering::Relaxed);
+        if let Ok(mut last) = self.last_msg.try_lock() {
+            if last.elapsed().as_millis() > 200 {
+                *last = Instant::now();
+                self.message(bar);
+            }
+        }
+    }
+
+    fn message(&self, bar: &ProgressBar) {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let done = self.files_done.load(Ordering::Relaxed);
+        bar.set_message(format!(
+            "files {done}/{} | {:.0} docs/s",
+            self.files_total,
+            self.docs.load(Ordering::Relaxed) as f64 / secs
+        ));
+    }
+
+    fn file_done(&self) {
+        self.files_done.fetch_add(1, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            self.message(bar);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
