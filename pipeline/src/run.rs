@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ConfigError, PipelineConfig};
 use crate::document::{Document, Stage, Verdict};
 use crate::read::{self, Format};
-use crate::report::{Failure, FileStats, LangStats, RunReport, StageStats, Timings};
+use crate::report::{Failure, FileStats, RunReport, StageStats, Timings};
 use crate::write::{self, DocWriter, TMP_SUFFIX};
 
 /// How to run (flags, not the pipeline file): none of this changes the output bytes.
@@ -618,10 +618,7 @@ fn process_file(plan: &Plan, input: &InputFile, progress: &Progress) -> Result<F
             stats.docs_out += 1;
             stats.bytes_out += doc.text.len() as u64;
             if let Some(lang) = doc.lang() {
-                let l = stats
-                    .languages
-                    .entry(lang.to_string())
-                    .or_insert_with(LangStats::default);
+                let l = stats.languages.entry(lang.to_string()).or_default();
                 l.docs += 1;
                 l.bytes += doc.text.len() as u64;
             }

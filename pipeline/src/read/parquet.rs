@@ -234,10 +234,8 @@ impl DocReader for ParquetDocs {
 
     fn bytes_read(&self) -> u64 {
         // Parquet is read by column chunk: estimate progress from rows.
-        if self.rows_total == 0 {
-            0
-        } else {
-            self.size * self.record / self.rows_total
-        }
+        (self.size * self.record)
+            .checked_div(self.rows_total)
+            .unwrap_or(0)
     }
 }
