@@ -1,0 +1,94 @@
+//! WET reading throughput: gzip decompression alone (the physical limit, with the same inflater
+//! tria uses) against tria's full reader (records parsed, documents built), on the same files.
+//!
+//! `read-bench FILE...` prints one JSON line per measurement: name, seconds, compressed and
+//! uncompressed bytes, documents, and MB/s of uncompressed data. Each is the best of 3 runs.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use tria::read::{self, ReadOptions, gzip::GzMembers};
+
+fn best_of<F: FnMut() -> Result<(u64, u64)>>(mut f: F) -> Result<(f64, u64, u64)> {
+    let mut best = f64::MAX;
+    let mut out = (0, 0);
+    // READ_BENCH_RUNS=1 for instruction counting under callgrind.
+    let runs: usize = std::env::var("READ_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    for _ in 0..runs {
+        let t = Instant::now();
+        out = f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok((best, out.0, out.1))
+}
+
+fn main() -> Result<()> {
+    let files: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
+    let compressed: u64 = files.iter().map(|f| f.metadata().map(|m| m.len()).unwrap_or(0)).sum();
+
+    // 1. Decompression alone, with tria's member-aware inflater.
+    let (secs, raw, _) = best_of(|| {
+        let mut total = 0u64;
+        for f in &files {
+            let mut d = GzMembers::new(File::open(f)?);
+            loop {
+                let n = d.fill_buf()?.len();
+                if n == 0 {
+                    break;
+                }
+                total += n as u64;
+                d.consume(n);
+            }
+        }
+        Ok((total, 0))
+    })?;
+    report("gunzip_only(tria inflater)", secs, compressed, raw, 0);
+
+    // 2. Decompression alone with flate2's MultiGzDecoder, as a second reference.
+    let (secs2, raw2, _) = best_of(|| {
+        let mut total = 0u64;
+        let mut buf = vec![0u8; 256 * 1024];
+        for f in &files {
+            let mut d = flate2::bufread::MultiGzDecoder::new(BufReader::new(File::open(f)?));
+            loop {
+                let n = d.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                total += n as u64;
+            }
+        }
+        Ok((total, 0))
+    })?;
+    report("gunzip_only(flate2 MultiGzDecoder)", secs2, compressed, raw2, 0);
+
+    // 3. tria's WET reader: records parsed, UTF-8 checked, documents with metadata built.
+    let (secs3, docs, text) = best_of(|| {
+        let mut docs = 0u64;
+        let mut text = 0u64;
+        for f in &files {
+            for d in read::open(f, None, &ReadOptions::default())?.flatten() {
+                docs += 1;
+                text += d.text.len() as u64;
+            }
+        }
+        Ok((docs, text))
+    })?;
+    report("tria_wet_reader", secs3, compressed, raw, docs);
+    eprintln!("text bytes in documents: {text}");
+    println!(
+        "{{\"parse_overhead_vs_gunzip\": {:.3}}}",
+        secs3 / secs - 1.0
+    );
+    Ok(())
+}
+
+fn report(name: &str, secs: f64, compressed: u64, raw: u64, docs: u64) {
+    println!(
+        "{{\"name\": \"{name}\", \"seconds\": {secs:.4}, \"compressed_bytes\": {compressed}, \"bytes\": {raw}, \"docs\": {docs}, \"MB_per_s\": {:.1}}}",
+        raw as f64 / secs / 1e6
+    );
+}
