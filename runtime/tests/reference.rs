@@ -351,3 +351,45 @@ fn bad_inputs_name_their_source() {
     let err = Llama::load(dir.path(), &Device::Cpu).unwrap_err();
     assert!(matches!(err, RuntimeError::Safetensors { .. }), "{err}");
 }
+
+#[test]
+fn merging_per_shard_reports_equals_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tiny = Tiny::default();
+    let w = tiny.random_weights(2);
+    write_model(dir.path(), &tiny, &w, Store::F32, 1);
+    let model = Llama::load(dir.path(), &Device::Cpu).expect("load");
+    let toks = docs(tiny.vocab, &[12, 30, 7, 19], 4);
+    let a = eval_docs(&toks[..2], &["ca", "eu"], "a");
+    let b = eval_docs(&toks[2..], &["eu", "gl"], "b");
+    let opts = EvalOptions {
+        context: 8,
+        batch: 2,
+        ..EvalOptions::for_model(&model)
+    };
+    let whole = evaluate(&model, a.iter().chain(&b).cloned(), &opts, |_| {}).expect("whole");
+    let mut merged = evaluate(&model, a, &opts, |_| {}).expect("a");
+    let rb = evaluate(&model, b, &opts, |_| {}).expect("b");
+    merged.merge(&rb).expect("merge");
+    assert_eq!(merged.shards.keys().collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(merged.languages["eu"].documents, 2);
+    assert_eq!(merged.total.tokens, whole.total.tokens);
+    assert_rel(
+        merged.total.nll_sum,
+        whole.total.nll_sum,
+        1e-12,
+        "merged total",
+    );
+    assert_rel(
+        merged.languages["eu"].nll_sum,
+        whole.languages["eu"].nll_sum,
+        1e-12,
+        "merged eu",
+    );
+    let other = EvalOptions {
+        mode: WindowMode::SecondHalf,
+        ..opts.clone()
+    };
+    let second = evaluate(&model, Vec::new(), &other, |_| {}).expect("empty");
+    assert!(merged.merge(&second).is_err(), "modes must match");
+}
