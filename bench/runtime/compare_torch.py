@@ -48,14 +48,18 @@ def make_model(path, args):
         for name, p in model.named_parameters():
             if name.endswith("norm.weight"):
                 p.copy_(1.0 + 0.2 * torch.rand_like(p) - 0.1)
-            elif "embed" in name or "lm_head" in name:
+            elif "lm_head" in name or ("embed" in name and args.tied):
+                p.normal_(0.0, 2.0 / math.sqrt(args.hidden))
+            elif "embed" in name:
                 p.normal_(0.0, 1.0)
             else:
                 p.normal_(0.0, 1.0 / math.sqrt(p.shape[1]))
     if args.dtype == "bf16":
         model = model.to(torch.bfloat16)
     model.save_pretrained(path, safe_serialization=True)
-    return model.float().eval()
+    # The reference reads the saved files back (bf16 upcast to f32), as a user of the checkpoint
+    # would; casting the in-memory model instead would also round its RoPE frequency buffer.
+    return LlamaForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
 
 
 def make_docs(args):
@@ -90,6 +94,7 @@ def torch_eval(model, docs, context, batch):
             windows.append((i, inp, n, tgt))
     per_doc = [0.0] * len(docs)
     tokens = 0
+    model(torch.zeros((1, 8), dtype=torch.long))  # warm-up, outside the timing
     t0 = time.perf_counter()
     for b in range(0, len(windows), batch):
         chunk = windows[b:b + batch]
@@ -126,7 +131,7 @@ def main():
     ap.add_argument("--max-len", type=int, default=1200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tol", type=float, default=1e-4)
-    ap.add_argument("--skip-torch-timing", action="store_true")
+    ap.add_argument("--profile", default="release", help="cargo profile of eval_tokens")
     args = ap.parse_args()
 
     threads = os.cpu_count()
@@ -140,11 +145,20 @@ def main():
             for d in docs:
                 f.write(json.dumps(d) + "\n")
 
-        cmd = ["cargo", "run", "--quiet", "--release", "-p", "tria-runtime", "--example",
-               "eval_tokens", "--", model_dir, docs_path, "--context", str(args.context),
+        subprocess.run(["cargo", "build", "--quiet", "--profile", args.profile, "-p",
+                        "tria-runtime", "--example", "eval_tokens"], cwd=REPO, check=True)
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
+        exe = os.path.join(target, "debug" if args.profile == "dev" else args.profile,
+                           "examples", "eval_tokens")
+        cmd = [exe, model_dir, docs_path, "--context", str(args.context),
                "--batch", str(args.batch)]
-        rust = json.loads(subprocess.run(cmd, cwd=REPO, check=True, capture_output=True,
-                                         text=True).stdout)
+        if os.path.exists("/usr/bin/time"):  # GNU time: peak resident memory in KiB
+            cmd = ["/usr/bin/time", "-f", "maxrss_kib=%M"] + cmd
+        done = subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True)
+        rust = json.loads(done.stdout)
+        rss = [l for l in done.stderr.splitlines() if l.startswith("maxrss_kib=")]
+        peak_mib = int(rss[-1].split("=")[1]) / 1024 if rss else None
+        n_params = sum(p.numel() for p in model.parameters())
         ref, tokens, torch_s = torch_eval(model, docs, args.context, args.batch)
 
     rep = rust["report"]
@@ -158,9 +172,10 @@ def main():
         "model": {k: getattr(args, k) for k in ["vocab", "hidden", "intermediate", "layers",
                                                   "heads", "kv_heads", "rope", "tied", "dtype"]},
         "context": args.context, "batch": args.batch, "tokens": tokens, "threads": threads,
-        "torch": torch.__version__, "transformers": transformers.__version__,
+        "profile": args.profile, "torch": torch.__version__, "transformers": transformers.__version__,
         "loss_torch": total_ref / tokens, "loss_tria": rep["total"]["loss"],
         "max_rel_err_per_doc": worst,
+        "tria_peak_rss_mib": peak_mib, "f32_weights_mib": n_params * 4 / 2**20,
         "tokens_per_s_tria": rust["tokens_per_second"],
         "tokens_per_s_torch": tokens / torch_s,
         "speed_ratio_tria_over_torch": rust["tokens_per_second"] / (tokens / torch_s),

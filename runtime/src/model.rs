@@ -74,8 +74,8 @@ impl Llama {
     /// Loads `dir/config.json` and the weights from `dir/model.safetensors.index.json` (sharded) or
     /// `dir/model.safetensors`, converting F32/BF16/F16 weights to f32 on `device`.
     ///
-    /// Each weight file is read whole into memory, converted, and dropped before the next one, so the
-    /// peak is the f32 weights plus the largest file.
+    /// Tensors are read one at a time (no mmap, no whole-file buffer), so loading peaks at the f32
+    /// weights plus the largest single tensor in its stored dtype.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         let cfg = LlamaConfig::from_file(&dir.join("config.json"))?;
         let files = weight_files(dir)?;
@@ -456,54 +456,135 @@ fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Reads the wanted tensors of one safetensors file into `out` as f32, checking their shapes.
+///
+/// The file is not read whole: the JSON header is parsed, then each tensor's byte range is read
+/// and converted on its own, so loading peaks at the f32 weights plus the largest single tensor.
 fn read_safetensors(
     path: &Path,
     wanted: &HashMap<String, Vec<usize>>,
     device: &Device,
     out: &mut HashMap<String, Tensor>,
 ) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|e| RuntimeError::io(path, e))?;
-    let st =
-        safetensors::SafeTensors::deserialize(&bytes).map_err(|e| RuntimeError::Safetensors {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    for (name, view) in st.tensors() {
-        let Some(expected) = wanted.get(&name) else {
+    use std::io::{Read, Seek, SeekFrom};
+    let bad = |reason: String| RuntimeError::Safetensors {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let io = |e: std::io::Error| RuntimeError::io(path, e);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let file_len = f.metadata().map_err(io)?.len();
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)
+        .map_err(|_| bad("shorter than the 8-byte header length".into()))?;
+    let header_len = u64::from_le_bytes(len);
+    // The format caps the header at 100 MB; anything beyond the file is corruption.
+    if header_len > 100_000_000 || 8 + header_len > file_len {
+        return Err(bad(format!(
+            "header length {header_len} does not fit a {file_len}-byte file"
+        )));
+    }
+    let mut header = vec![0u8; header_len as usize];
+    f.read_exact(&mut header).map_err(io)?;
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&header)
+        .map_err(|e| bad(format!("header is not a JSON object: {e}")))?;
+    let data_start = 8 + header_len;
+
+    struct Entry {
+        name: String,
+        dtype: String,
+        shape: Vec<usize>,
+        begin: u64,
+        end: u64,
+    }
+    let mut entries = Vec::new();
+    for (name, info) in &header {
+        if name == "__metadata__" || !wanted.contains_key(name) {
             continue; // e.g. rotary inv_freq buffers of old checkpoints
+        }
+        let field = |k: &str| {
+            info.get(k)
+                .ok_or_else(|| bad(format!("tensor `{name}` has no `{k}`")))
         };
-        if view.shape() != expected.as_slice() {
+        let dtype = field("dtype")?
+            .as_str()
+            .ok_or_else(|| bad(format!("tensor `{name}`: dtype is not a string")))?
+            .to_string();
+        let shape = field("shape")?
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .map(|d| d.as_u64().map(|d| d as usize))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| bad(format!("tensor `{name}`: bad shape")))?;
+        let offsets = field("data_offsets")?
+            .as_array()
+            .and_then(|a| match a.as_slice() {
+                [b, e] => Some((b.as_u64()?, e.as_u64()?)),
+                _ => None,
+            })
+            .ok_or_else(|| bad(format!("tensor `{name}`: bad data_offsets")))?;
+        entries.push(Entry {
+            name: name.clone(),
+            dtype,
+            shape,
+            begin: offsets.0,
+            end: offsets.1,
+        });
+    }
+    entries.sort_by_key(|e| e.begin); // read the file front to back
+
+    for e in entries {
+        let expected = &wanted[&e.name];
+        if &e.shape != expected {
             return Err(RuntimeError::TensorShape {
                 path: path.to_path_buf(),
-                name,
-                got: view.shape().to_vec(),
+                name: e.name,
+                got: e.shape,
                 expected: expected.clone(),
             });
         }
-        let data = view.data();
-        let values: Vec<f32> = match view.dtype() {
-            safetensors::Dtype::F32 => data
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            safetensors::Dtype::BF16 => data
-                .chunks_exact(2)
-                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            safetensors::Dtype::F16 => data
-                .chunks_exact(2)
-                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            other => {
+        let width = match e.dtype.as_str() {
+            "F32" => 4,
+            "BF16" | "F16" => 2,
+            _ => {
                 return Err(RuntimeError::TensorDType {
                     path: path.to_path_buf(),
-                    name,
-                    dtype: format!("{other:?}"),
+                    name: e.name,
+                    dtype: e.dtype,
                 });
             }
         };
-        let t = Tensor::from_vec(values, view.shape(), device)?;
-        out.insert(name, t);
+        let numel: usize = e.shape.iter().product();
+        if e.end < e.begin
+            || e.end - e.begin != (numel * width) as u64
+            || data_start + e.end > file_len
+        {
+            return Err(bad(format!(
+                "tensor `{}`: data_offsets {}..{} do not hold {numel} {} values within the file",
+                e.name, e.begin, e.end, e.dtype
+            )));
+        }
+        let mut data = vec![0u8; (e.end - e.begin) as usize];
+        f.seek(SeekFrom::Start(data_start + e.begin)).map_err(io)?;
+        f.read_exact(&mut data).map_err(io)?;
+        let values: Vec<f32> = match e.dtype.as_str() {
+            "F32" => data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            "BF16" => data
+                .chunks_exact(2)
+                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            _ => data
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+        };
+        drop(data);
+        let t = Tensor::from_vec(values, e.shape.as_slice(), device)?;
+        out.insert(e.name, t);
     }
     Ok(())
 }
