@@ -43,7 +43,7 @@ pub use error::{Result, RuntimeError};
 pub use eval::{
     EvalDoc, EvalOptions, EvalProgress, EvalReport, Metrics, UNKNOWN_LANG, WindowMode, evaluate,
 };
-pub use model::{ForwardMode, Llama};
+pub use model::{DEFAULT_ATTENTION_BLOCK, ForwardMode, Llama};
 pub use rng::SplitMix64;
 pub use train::{TrainOptions, TrainReport, TrainStep, train_small};
 

@@ -43,7 +43,11 @@ pub struct Llama {
     lm_head: Tensor,
     cos: Tensor,
     sin: Tensor,
+    attention_block: usize,
 }
+
+/// Default number of query rows per attention block in inference (see [`Llama::set_attention_block`]).
+pub const DEFAULT_ATTENTION_BLOCK: usize = 512;
 
 impl std::fmt::Debug for Llama {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -175,7 +179,16 @@ impl Llama {
             lm_head,
             cos,
             sin,
+            attention_block: DEFAULT_ATTENTION_BLOCK,
         })
+    }
+
+    /// Query rows per attention block in inference: scores are `[batch, heads, block, seq]`
+    /// rather than `[batch, heads, seq, seq]`, which bounds memory for long contexts (8192 tokens
+    /// x 16 heads would otherwise be 4 GiB of f32 scores). Results do not depend on it beyond float
+    /// rounding. Training always uses one block.
+    pub fn set_attention_block(&mut self, rows: usize) {
+        self.attention_block = rows.max(1);
     }
 
     /// The model's configuration.
@@ -236,13 +249,7 @@ impl Llama {
                 ),
             };
             let (k, v) = (repeat_kv(&k, nh / nkv)?, repeat_kv(&v, nh / nkv)?);
-            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&mask)?;
-            let probs = match mode {
-                ForwardMode::Inference => candle_nn::ops::softmax_last_dim(&scores)?,
-                ForwardMode::Training => candle_nn::ops::softmax(&scores, D::Minus1)?,
-            };
-            let y = probs
-                .matmul(&v)?
+            let y = attention(&q, &k, &v, &mask, scale, mode, self.attention_block)?
                 .transpose(1, 2)?
                 .reshape((b * t, nh * hd))?;
             x = (x + linear(&y, &blk.wo)?)?;
@@ -386,6 +393,42 @@ impl Llama {
             }
         })
     }
+}
+
+/// Causal attention of `q`, `k`, `v` (`[b, heads, t, d]`, k/v already repeated for GQA). In
+/// inference the queries go `block` rows at a time; each row's softmax sees the whole key range.
+fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: &Tensor,
+    scale: f64,
+    mode: ForwardMode,
+    block: usize,
+) -> candle_core::Result<Tensor> {
+    let t = q.dim(2)?;
+    let kt = k.t()?;
+    if mode == ForwardMode::Training {
+        let scores = (q.matmul(&kt)? * scale)?.broadcast_add(mask)?;
+        return candle_nn::ops::softmax(&scores, D::Minus1)?.matmul(v);
+    }
+    let mut outs = Vec::with_capacity(t.div_ceil(block));
+    let mut r0 = 0;
+    while r0 < t {
+        let n = block.min(t - r0);
+        // Keys after the block's last row are masked for every row of the block: skip them.
+        let keys = r0 + n;
+        let qb = q.narrow(2, r0, n)?;
+        let scores = (qb.matmul(&kt.narrow(3, 0, keys)?)? * scale)?
+            .broadcast_add(&mask.narrow(0, r0, n)?.narrow(1, 0, keys)?)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        outs.push(probs.matmul(&v.narrow(2, 0, keys)?)?);
+        r0 += n;
+    }
+    if outs.len() == 1 {
+        return Ok(outs.pop().expect("one block"));
+    }
+    Tensor::cat(&outs, 2)
 }
 
 /// `[t, t]` additive mask: 0 on and below the diagonal, -inf above.

@@ -65,6 +65,8 @@ fn f32_gqa_untied_matches_naive_full_context() {
             want_ca += nll;
         }
     }
+    let mut model = model;
+    model.set_attention_block(16); // documents of up to 34 tokens: 1-3 query blocks
     let opts = EvalOptions {
         context: 64,
         batch: 3,
@@ -129,7 +131,14 @@ fn rolling_windows_shorter_than_documents_match_naive_windows() {
         .map(|d| naive_rolling(&tiny, &w, d, context).iter().sum::<f64>())
         .sum();
     let mut results = Vec::new();
-    for (batch, pos_block, vocab_block) in [(1, 512, 16384), (4, 3, 7), (64, 1, 61)] {
+    let mut model = model;
+    for (batch, pos_block, vocab_block, attn) in [
+        (1, 512, 16384, 512),
+        (4, 3, 7, 2),
+        (64, 1, 61, 1),
+        (3, 5, 20, 3),
+    ] {
+        model.set_attention_block(attn);
         let opts = EvalOptions {
             context,
             batch,
@@ -145,6 +154,7 @@ fn rolling_windows_shorter_than_documents_match_naive_windows() {
     // Batching and blocking change float rounding at most.
     assert_rel(results[1], results[0], 1e-6, "batch 4 vs 1");
     assert_rel(results[2], results[0], 1e-6, "batch 64 vs 1");
+    assert_rel(results[3], results[0], 1e-6, "attention blocks of 3");
 }
 
 #[test]
