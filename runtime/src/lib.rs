@@ -19,8 +19,11 @@
 //!
 //! # Memory
 //! Nothing is kept per document. A loaded model holds its weights in f32 (4 bytes per parameter;
-//! a tied embedding once). Evaluation adds one batch of activations (about
-//! `batch * context * (6 * hidden + intermediate + heads * context)` floats for the live layer) and
+//! a tied embedding once); loading reads one tensor at a time, so it peaks at the weights plus the
+//! largest tensor. Evaluation adds one batch of activations (about
+//! `batch * context * (6 * hidden + 3 * intermediate)` floats for the live layer, plus attention
+//! scores of `batch * heads * min(context, 512) * context` floats: queries go in blocks of
+//! [`DEFAULT_ATTENTION_BLOCK`] rows, see [`Llama::set_attention_block`]) and
 //! `pos_block * vocab_block` logits for the blocked log-softmax; the full `[tokens, vocab]` logits
 //! are never materialised. Training keeps weights, gradients and two AdamW moments, plus the
 //! activations of one batch for the backward pass.
