@@ -17,6 +17,24 @@
 //!   warm-up and cosine decay from a seeded initialisation, checkpoints in HF layout, held-out
 //!   evaluation at the end.
 //!
+//! ```no_run
+//! use tria_runtime::{EvalDoc, EvalOptions, Llama, WindowMode, evaluate};
+//! # fn main() -> Result<(), tria_runtime::RuntimeError> {
+//! let model = Llama::load("models/salamandra-2b".as_ref(), &tria_runtime::device(false)?)?;
+//! let opts = EvalOptions { context: 2048, batch: 4, ..EvalOptions::for_model(&model) };
+//! let docs = vec![EvalDoc {
+//!     tokens: vec![1512, 319, 7704],
+//!     bytes: 14,
+//!     lang: Some("ca".into()),
+//!     shard: "cc-ca-000".into(),
+//! }];
+//! let report = evaluate(&model, docs, &opts, |p| eprintln!("{} tokens", p.tokens))?;
+//! println!("{}", report.to_table());
+//! assert_eq!(report.mode, WindowMode::Rolling);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Memory
 //! Nothing is kept per document. A loaded model holds its weights in f32 (4 bytes per parameter;
 //! a tied embedding once); loading reads one tensor at a time, so it peaks at the weights plus the
