@@ -30,6 +30,8 @@ pub struct TrainOptions {
     pub weight_decay: f64,
     pub beta1: f64,
     pub beta2: f64,
+    /// Rescale the gradients when their global L2 norm exceeds this (`None`: no clipping).
+    pub grad_clip: Option<f64>,
     /// Std-dev of the normal initialisation of embeddings and linear weights (norms start at 1).
     pub init_std: f64,
     /// Seeds the initialisation and the order of training sequences.
@@ -71,7 +73,8 @@ impl TrainOptions {
     }
 
     /// Defaults around `model`: 1000 steps of 8 x `max_position_embeddings` tokens, lr 1e-3 with 100
-    /// warm-up steps decaying to 1e-4, AdamW (0.9, 0.95, weight decay 0.1), seed 0.
+    /// warm-up steps decaying to 1e-4, AdamW (0.9, 0.95, weight decay 0.1), gradients clipped to
+    /// norm 1, seed 0.
     pub fn new(model: LlamaConfig) -> Self {
         let seq_len = model.max_position_embeddings;
         Self {
@@ -86,6 +89,7 @@ impl TrainOptions {
             beta1: 0.9,
             beta2: 0.95,
             init_std: 0.02,
+            grad_clip: Some(1.0),
             seed: 0,
             separator: None,
             checkpoint_every: 0,
@@ -113,6 +117,8 @@ pub struct TrainStep {
     pub lr: f64,
     /// Mean training cross-entropy of the step's batch (nats per token).
     pub loss: f64,
+    /// Global L2 norm of the gradients before clipping.
+    pub grad_norm: f64,
 }
 
 /// Result of [`train_small`].
@@ -197,7 +203,7 @@ pub fn train_small(
     }
     let model = Llama::from_tensors(cfg.clone(), tensors, device, Path::new("<train_small>"))?;
     let mut opt = AdamW::new(
-        vars,
+        vars.clone(),
         ParamsAdamW {
             lr: opts.lr,
             beta1: opts.beta1,
@@ -228,11 +234,34 @@ pub fn train_small(
             .reshape((opts.batch * t, cfg.hidden_size))?;
         let logits = model.logits(&hidden)?;
         let loss = candle_nn::loss::cross_entropy(&logits, &target)?;
-        opt.backward_step(&loss)?;
+        let mut grads = loss.backward()?;
+        let mut sq = 0f64;
+        for v in &vars {
+            if let Some(g) = grads.get(v) {
+                sq += g
+                    .sqr()?
+                    .sum_all()?
+                    .to_dtype(DType::F64)?
+                    .to_scalar::<f64>()?;
+            }
+        }
+        let grad_norm = sq.sqrt();
+        if let Some(clip) = opts.grad_clip
+            && grad_norm > clip
+        {
+            let scale = clip / grad_norm;
+            for v in &vars {
+                if let Some(g) = grads.remove(v) {
+                    grads.insert(v, (g * scale)?);
+                }
+            }
+        }
+        opt.step(&grads)?;
         let record = TrainStep {
             step: step + 1,
             lr,
             loss: loss.to_dtype(DType::F64)?.to_scalar::<f64>()?,
+            grad_norm,
         };
         progress(&record);
         steps.push(record);

@@ -82,6 +82,11 @@ fn learns_and_is_deterministic() {
     );
     assert_eq!(a.heldout.total.tokens, 4 * 23);
     assert!(a.steps[2].lr < a.steps[4].lr && a.steps[59].lr < a.steps[10].lr);
+    assert!(
+        a.steps
+            .iter()
+            .all(|s| s.grad_norm.is_finite() && s.grad_norm > 0.0)
+    );
 
     let (_, b) = train_small(&options(7), &train, heldout(), &Device::Cpu, |_| {}).expect("again");
     assert_eq!(a.steps, b.steps, "same seed, same losses bit for bit");
@@ -124,6 +129,25 @@ fn checkpoints_load_and_evaluate_the_same() {
     let early = Llama::load(&dir.path().join("step-000005"), &Device::Cpu).expect("load");
     let e = evaluate(&early, heldout(), &eval_opts, |_| {}).expect("eval");
     assert_ne!(e.total.nll_sum, again.total.nll_sum);
+}
+
+#[test]
+fn clipping_changes_the_trajectory() {
+    let train = corpus(20, 30, 5);
+    let tight = TrainOptions {
+        steps: 8,
+        grad_clip: Some(1e-3),
+        ..options(1)
+    };
+    let loose = TrainOptions {
+        grad_clip: None,
+        ..tight.clone()
+    };
+    let (_, a) = train_small(&tight, &train, heldout(), &Device::Cpu, |_| {}).expect("tight");
+    let (_, b) = train_small(&loose, &train, heldout(), &Device::Cpu, |_| {}).expect("loose");
+    // Same first step (same init and batch), different afterwards.
+    assert_eq!(a.steps[0].loss, b.steps[0].loss);
+    assert_ne!(a.steps[7].loss, b.steps[7].loss);
 }
 
 #[test]
