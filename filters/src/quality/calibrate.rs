@@ -1,0 +1,1 @@
+//! Calibration of per-language thresholds on reference text.
