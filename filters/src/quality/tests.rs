@@ -318,3 +318,32 @@ fn filters_are_deterministic_and_thread_safe() {
     let b = run(&f, GL_PAGE, "gl");
     assert_eq!(a, b);
 }
+
+#[test]
+fn reviewed_basque_settings_apply_to_basque_only() {
+    let f = QualityFilter::new(FilterKind::GopherQuality, &SettingsSource::Builtin, false)
+        .expect("builtin");
+    let value = |lang, reason| {
+        f.thresholds(Some(lang))
+            .iter()
+            .find(|t| t.reason == reason)
+            .map(|t| t.value)
+    };
+    assert_eq!(value("eu", "gopher_short_doc"), Some(35.0));
+    assert_eq!(value("eu", "gopher_below_alpha_threshold"), Some(0.7));
+    assert_eq!(value("ca", "gopher_short_doc"), Some(50.0));
+    assert_eq!(value("xx", "gopher_short_doc"), Some(50.0));
+    let c4 = filter("c4", "");
+    // A four-word Basque sentence survives C4 in Basque settings and not in Galician (published) ones.
+    let text = "Bihar mendira joango gara.\nGaur etxean gaude.\nEzin dut etorri.";
+    let (_, eu, _) = run(&c4, text, "eu");
+    assert_eq!(stat(&eu, "c4.lines_kept"), 1.0);
+    // A sentence ending in a closing guillemet is terminated in Catalan settings only.
+    let ca_line = "Ella li va dir: «Tornaré demà al matí.»";
+    let (_, ca, _) = run(&c4, ca_line, "ca");
+    let (_, en, _) = run(&c4, ca_line, "en");
+    assert_eq!(
+        (stat(&ca, "c4.lines_kept"), stat(&en, "c4.lines_kept")),
+        (1.0, 0.0)
+    );
+}
