@@ -62,6 +62,7 @@ enum Rules {
     French,
     Italian,
     Occitan,
+    Greek,
     Portuguese,
     Galician,
 }
@@ -113,6 +114,7 @@ impl WordSplitter {
             "fr" => Rules::French,
             "it" => Rules::Italian,
             "oc" => Rules::Occitan,
+            "el" => Rules::Greek,
             "pt" => Rules::Portuguese,
             "gl" => Rules::Galician,
             _ => Rules::Generic,
@@ -127,6 +129,16 @@ impl WordSplitter {
         while let Some((start, c)) = chars.next() {
             if c.is_whitespace() {
                 continue;
+            }
+            if c.is_ascii_alphanumeric() {
+                if let Some(end) = url_or_email_end(&bytes[start..]) {
+                    // One token, as spaCy and NLTK keep them: `joan.puig@exemple.cat`, `https://a.cat/b`.
+                    while chars.peek().is_some_and(|&(i, _)| i < start + end) {
+                        chars.next();
+                    }
+                    f(&text[start..start + end], TokenKind::Word);
+                    continue;
+                }
             }
             if is_word_char(c) {
                 let mut end = start + c.len_utf8();
@@ -146,7 +158,11 @@ impl WordSplitter {
                                 prev.is_alphabetic() && a.is_alphabetic()
                             } else if is_hyphen(next) {
                                 true
-                            } else if next == '.' || next == ',' {
+                            } else if next == '.' {
+                                // `3.14`; and before a lowercase letter: `window.loaded`, Basque
+                                // ordinals `VIII.ak`, `2.a`.
+                                prev.is_ascii_digit() && a.is_ascii_digit() || a.is_lowercase()
+                            } else if next == ',' {
                                 prev.is_ascii_digit() && a.is_ascii_digit()
                             } else {
                                 false
@@ -160,6 +176,16 @@ impl WordSplitter {
                     chars.next();
                     end = i + next.len_utf8();
                     prev = next;
+                }
+                // Greek and Italian write word-final elision with an apostrophe (`σ'`, `απ'`, `po'`):
+                // it belongs to the word when a letter precedes it.
+                if matches!(self.rules, Rules::Greek | Rules::Italian) && prev.is_alphabetic() {
+                    if let Some(&(i, next)) = chars.peek() {
+                        if is_apostrophe(next) {
+                            chars.next();
+                            end = i + next.len_utf8();
+                        }
+                    }
                 }
                 self.split_word(&text[start..end], &mut f);
             } else if c == '.' {
@@ -207,10 +233,11 @@ impl WordSplitter {
             Rules::Italian => IT_ELISIONS,
             Rules::Occitan => OC_ELISIONS,
             Rules::Portuguese | Rules::Galician => PT_GL_ELISIONS,
-            Rules::Generic => &[],
+            Rules::Generic | Rules::Greek => &[],
         };
         if let Some((pos, apos)) = rest.char_indices().find(|&(_, c)| is_apostrophe(c)) {
-            if eq_any_ignore_case(&rest[..pos], elisions) {
+            let greek = self.rules == Rules::Greek && pos > 0 && pos + apos.len_utf8() < rest.len();
+            if greek || eq_any_ignore_case(&rest[..pos], elisions) {
                 let cut = pos + apos.len_utf8();
                 f(&rest[..cut], TokenKind::Word);
                 rest = &rest[cut..];
@@ -224,6 +251,53 @@ impl WordSplitter {
             _ => f(rest, TokenKind::Word),
         }
     }
+}
+
+/// If `run` starts with an e-mail address or a URL (`http://`, `https://`, `www.`), its length in bytes,
+/// without trailing punctuation.
+fn url_or_email_end(run: &[u8]) -> Option<usize> {
+    // The whitespace-free ASCII run starting here.
+    let len = run
+        .iter()
+        .position(|b| !b.is_ascii_graphic())
+        .unwrap_or(run.len());
+    let tok = &run[..len];
+    let is_url =
+        tok.starts_with(b"http://") || tok.starts_with(b"https://") || tok.starts_with(b"www.");
+    let is_email = !is_url && {
+        match tok.iter().position(|&b| b == b'@') {
+            Some(at) if at > 0 => {
+                let domain = &tok[at + 1..];
+                domain.contains(&b'.')
+                    && domain.first().is_some_and(u8::is_ascii_alphanumeric)
+                    && tok[..at]
+                        .iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+            }
+            _ => false,
+        }
+    };
+    if !is_url && !is_email {
+        return None;
+    }
+    let mut end = len;
+    while end > 0 && b".,;:!?)]}\"'>".contains(&tok[end - 1]) {
+        end -= 1;
+    }
+    if is_email {
+        // The domain ends at the first character a domain cannot hold.
+        let at = tok.iter().position(|&b| b == b'@').unwrap_or(0);
+        let d_end = tok[at + 1..end]
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
+        if let Some(p) = d_end {
+            end = at + 1 + p;
+        }
+        while end > at + 1 && tok[end - 1] == b'.' {
+            end -= 1;
+        }
+    }
+    (end > 0).then_some(end)
 }
 
 /// Splits `stem-clitic-clitic'clitic` from the right while the trailing pieces are listed clitics.
@@ -344,7 +418,7 @@ mod tests {
         );
         assert_eq!(
             toks("it", "dell'anno un'altra po'"),
-            ["dell'", "anno", "un'", "altra", "po", "'"]
+            ["dell'", "anno", "un'", "altra", "po'"]
         );
         assert_eq!(
             toks("oc", "l'ostal d'aquel"),
