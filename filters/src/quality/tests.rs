@@ -347,3 +347,74 @@ fn reviewed_basque_settings_apply_to_basque_only() {
         (1.0, 0.0)
     );
 }
+
+#[test]
+fn every_threshold_names_a_measured_statistic() {
+    // A threshold whose statistic is never measured would silently never drop anything.
+    for kind in FilterKind::ALL {
+        let f = if kind == FilterKind::UrlBlocklist {
+            QualityFilter::blocklist(UrlBlocklist::default(), false, true)
+        } else {
+            QualityFilter::new(kind, &SettingsSource::Builtin, true).expect("builtin settings load")
+        };
+        for lang in LANGUAGES.iter().copied().chain(["xx"]) {
+            let (_, st, _) = run(&f, GL_PAGE, lang);
+            for t in f.thresholds(Some(lang)) {
+                assert!(
+                    st.iter().any(|(n, _)| *n == t.stat),
+                    "{}: {lang}: {} not measured",
+                    kind.name(),
+                    t.stat
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn wet_fixture_text_runs_through_every_filter() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/cc/ccnet-sample.warc.wet");
+    let Ok(raw) = std::fs::read_to_string(&path) else {
+        eprintln!("SKIP: {} is absent", path.display());
+        return;
+    };
+    let mut filters: Vec<QualityFilter> = FilterKind::ALL
+        .into_iter()
+        .filter(|k| *k != FilterKind::UrlBlocklist)
+        .map(|k| QualityFilter::new(k, &SettingsSource::Builtin, false).expect("builtin"))
+        .collect();
+    filters.push(QualityFilter::blocklist(
+        UrlBlocklist::default(),
+        false,
+        false,
+    ));
+    let mut decided = 0;
+    for body in raw
+        .split("WARC/1.0")
+        .filter(|r| r.contains("WARC-Type: conversion"))
+    {
+        let mut text = body
+            .split_once("\n\n")
+            .map(|x| x.1)
+            .unwrap_or("")
+            .to_string();
+        let mut st = Stats::new();
+        for f in &filters {
+            if f.apply(
+                &mut text,
+                &DocContext {
+                    lang: Some("en"),
+                    url: None,
+                },
+                &mut st,
+            ) != Decision::Keep
+            {
+                break;
+            }
+        }
+        decided += 1;
+        assert!(st.iter().all(|(_, v)| v.is_finite()), "{st:?}");
+    }
+    assert_eq!(decided, 3, "the fixture has three conversion records");
+}
