@@ -18,6 +18,9 @@
 //!   `donar-li` → `donar` + `-li`.
 //! * **hyphenated clitics** (pt, gl): `disse-me` → `disse` + `-me`; mesoclisis `dá-lo-ei` → `dá` + `-lo` + `-ei`;
 //!   Galician `cómpre-lo` → `cómpre` + `-lo`.
+//! * **English clitics** (Penn Treebank, as NLTK and spaCy): `don't` → `do` + `n't`, `I'm` → `I` + `'m`.
+//! * **Greek** word-final elision keeps its apostrophe (`σ'`, `παρ'όλο` → `παρ'` + `όλο`), as does
+//!   Italian `po'`.
 //! * **Basque**: case endings after a hyphen belong to the word (`EAJ-k`, `2018-an`, `COVID-19ak`), so
 //!   hyphens never split; this is the generic rule, stated here because it is deliberate.
 //! * **apostrophe variants**: `'` (U+0027), `’` (U+2019) and `ʼ` (U+02BC) are all treated as apostrophes;
@@ -65,6 +68,7 @@ enum Rules {
     Greek,
     Portuguese,
     Galician,
+    English,
 }
 
 /// Splits text into word and symbol tokens for one language. Cheap to build and `Copy`-sized.
@@ -115,6 +119,7 @@ impl WordSplitter {
             "it" => Rules::Italian,
             "oc" => Rules::Occitan,
             "el" => Rules::Greek,
+            "en" => Rules::English,
             "pt" => Rules::Portuguese,
             "gl" => Rules::Galician,
             _ => Rules::Generic,
@@ -233,7 +238,7 @@ impl WordSplitter {
             Rules::Italian => IT_ELISIONS,
             Rules::Occitan => OC_ELISIONS,
             Rules::Portuguese | Rules::Galician => PT_GL_ELISIONS,
-            Rules::Generic | Rules::Greek => &[],
+            Rules::Generic | Rules::Greek | Rules::English => &[],
         };
         if let Some((pos, apos)) = rest.char_indices().find(|&(_, c)| is_apostrophe(c)) {
             let greek = self.rules == Rules::Greek && pos > 0 && pos + apos.len_utf8() < rest.len();
@@ -248,6 +253,7 @@ impl WordSplitter {
             Rules::Catalan => split_enclitics(rest, CA_HYPHEN_ENCLITICS, CA_APOS_ENCLITICS, f),
             Rules::Portuguese => split_enclitics(rest, PT_HYPHEN_CLITICS, &[], f),
             Rules::Galician => split_enclitics(rest, GL_HYPHEN_CLITICS, &[], f),
+            Rules::English => split_english_clitics(rest, f),
             _ => f(rest, TokenKind::Word),
         }
     }
@@ -298,6 +304,25 @@ fn url_or_email_end(run: &[u8]) -> Option<usize> {
         }
     }
     (end > 0).then_some(end)
+}
+
+/// English clitics, as the Penn Treebank (and NLTK, spaCy) split them: `don't` → `do` + `n't`,
+/// `I'm` → `I` + `'m`, `Tom's` → `Tom` + `'s`.
+fn split_english_clitics<'a>(word: &'a str, f: &mut impl FnMut(&'a str, TokenKind)) {
+    if let Some((pos, c)) = word.char_indices().rev().find(|&(_, c)| is_apostrophe(c)) {
+        let suffix = &word[pos + c.len_utf8()..];
+        if pos > 1 && suffix.eq_ignore_ascii_case("t") && word[..pos].ends_with(['n', 'N']) {
+            f(&word[..pos - 1], TokenKind::Word);
+            f(&word[pos - 1..], TokenKind::Word);
+            return;
+        }
+        if pos > 0 && eq_any_ignore_case(suffix, &["s", "re", "ve", "ll", "d", "m"]) {
+            f(&word[..pos], TokenKind::Word);
+            f(&word[pos..], TokenKind::Word);
+            return;
+        }
+    }
+    f(word, TokenKind::Word);
 }
 
 /// Splits `stem-clitic-clitic'clitic` from the right while the trailing pieces are listed clitics.
@@ -426,7 +451,13 @@ mod tests {
         );
         // Not a listed prefix: stays whole.
         assert_eq!(toks("fr", "O'Brien"), ["O'Brien"]);
-        assert_eq!(toks("en", "l'home don't"), ["l'home", "don't"]);
+        assert_eq!(toks("en", "l'home don't"), ["l'home", "do", "n't"]);
+        assert_eq!(
+            toks("en", "I'm sure Tom's car won't O'Brien"),
+            [
+                "I", "'m", "sure", "Tom", "'s", "car", "wo", "n't", "O'Brien"
+            ]
+        );
     }
 
     #[test]
