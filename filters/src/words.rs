@@ -130,12 +130,14 @@ impl WordSplitter {
     /// Calls `f` on every token of `text`, in order. Tokens are slices of `text`.
     pub fn for_each_token<'a>(&self, text: &'a str, mut f: impl FnMut(&'a str, TokenKind)) {
         let bytes = text.as_bytes();
+        // Only look for e-mails and URLs in texts that can hold one (most do not): saves a scan per word.
+        let maybe_links = bytes.contains(&b'@') || text.contains("://") || text.contains("www.");
         let mut chars = text.char_indices().peekable();
         while let Some((start, c)) = chars.next() {
             if c.is_whitespace() {
                 continue;
             }
-            if c.is_ascii_alphanumeric() {
+            if maybe_links && c.is_ascii_alphanumeric() {
                 if let Some(end) = url_or_email_end(&bytes[start..]) {
                     // One token, as spaCy and NLTK keep them: `joan.puig@exemple.cat`, `https://a.cat/b`.
                     while chars.peek().is_some_and(|&(i, _)| i < start + end) {

@@ -223,8 +223,14 @@ impl GopherQuality {
                 alpha += 1;
             }
             if kind == TokenKind::Word && tok.len() <= self.max_stop_len * 2 {
-                normalize_for_lookup(tok, &mut buf);
-                if let Some(&i) = self.stop_words.get(buf.as_str()) {
+                // Lowercase ASCII words need no normalising (the common case).
+                let key = if tok.bytes().all(|b| b.is_ascii_lowercase()) {
+                    tok
+                } else {
+                    normalize_for_lookup(tok, &mut buf);
+                    buf.as_str()
+                };
+                if let Some(&i) = self.stop_words.get(key) {
                     if !seen[i] {
                         seen[i] = true;
                         n_stop += 1;
@@ -448,6 +454,7 @@ impl GopherRepetition {
         let gram_chars = |i: usize, n: usize| pref_l[i + n] - pref_l[i];
 
         let mut counts: U64Map<(u32, u32)> = U64Map::default();
+        counts.reserve(n_tok);
         for &n in &self.top {
             let name = TOP_NAMES[n - 1];
             if n_tok < n {
@@ -470,6 +477,7 @@ impl GopherRepetition {
             stats.push((name, ratio(top_chars, total)));
         }
         let mut seen = U64Set::default();
+        seen.reserve(n_tok);
         for &n in &self.dup {
             seen.clear();
             // Left to right; a repeated n-gram's characters count once and the scan jumps past it.
