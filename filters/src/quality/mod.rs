@@ -50,8 +50,9 @@ pub type Stats = Vec<(&'static str, f64)>;
 pub enum Decision {
     /// Keep it.
     Keep,
-    /// Drop it, for this stable, low-cardinality reason (`"gopher_short_doc"`, `"c4:too_few_sentences"`...
-    /// see each rule's thresholds).
+    /// Drop it, for this stable, low-cardinality reason (`"gopher_short_doc"`, `"too_few_sentences"`,
+    /// `"url_blocklist"`...: the `reason` of the threshold that failed; the names follow datatrove's).
+    /// Reasons are unique within a kind, so `"{kind}:{reason}"` is a good counter key.
     Drop(&'static str),
 }
 
