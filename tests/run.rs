@@ -45,10 +45,13 @@ fn quickstart_example_runs() {
     assert_eq!(r["stages"][0]["drops"]["too_few_words"], 1);
     let m: serde_json::Value =
         serde_json::from_slice(&fs::read(out.path().join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(m["config"]["stages"][0]["settings"]["min_words"], 20);
-    assert_eq!(
-        m["config"]["stages"][0]["settings"]["max_chars"], 0,
-        "defaults are filled in"
+    let settings = &m["config"]["stages"][0]["settings"];
+    assert_eq!(settings["min_words"], 20);
+    let t = settings["thresholds"].as_array().unwrap();
+    assert!(
+        t.iter()
+            .any(|t| t["reason"] == "too_many_words" && t["value"] == 100_000.0),
+        "defaults are filled in: {t:?}"
     );
 }
 

@@ -131,8 +131,11 @@ pub struct StageConfig {
     pub name: String,
     /// Write this stage's dropped documents to a rejects file.
     pub rejects: bool,
-    /// The kind's own settings, as resolved (every default written out).
+    /// The kind's own settings, as resolved (every threshold written out), for the manifest.
     pub settings: serde_json::Value,
+    /// The kind's own keys as given (paths resolved), from which the stage is built.
+    #[serde(skip)]
+    pub table: toml::Table,
 }
 
 /// A whole pipeline, resolved.
@@ -174,7 +177,7 @@ impl PipelineConfig {
             toml::from_str(text).map_err(|e| ConfigError::new(name, e.to_string().trim_end()))?;
         let mut stages = Vec::new();
         for (i, table) in raw.stage.into_iter().enumerate() {
-            stages.push(stage_config(table, i, name)?);
+            stages.push(stage_config(table, i, name, &base_dir)?);
         }
         let mut names = std::collections::BTreeSet::new();
         for s in &stages {
@@ -226,6 +229,7 @@ fn stage_config(
     mut table: toml::Table,
     index: usize,
     file: &str,
+    base: &Path,
 ) -> Result<StageConfig, ConfigError> {
     let at = format!("[[stage]] #{}", index + 1);
     let kind = match table.remove("kind") {
@@ -258,13 +262,14 @@ fn stage_config(
         }
         None => false,
     };
-    let settings = crate::stages::resolve_settings(&kind, table)
+    let (table, settings) = crate::stages::resolve_settings(&kind, table, base)
         .map_err(|e| ConfigError::new(file, format!("{at} (kind = \"{kind}\"): {e}")))?;
     Ok(StageConfig {
         kind,
         name,
         rejects,
         settings,
+        table,
     })
 }
 
@@ -308,7 +313,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.output.format, OutputFormat::JsonlZst);
-        assert_eq!(c.stages[0].settings["min_chars"], serde_json::json!(0));
+        let t = c.stages[0].settings["thresholds"].as_array().unwrap();
+        assert!(
+            t.iter()
+                .any(|t| t["reason"] == "too_many_words" && t["value"] == 100_000.0),
+            "{t:?}"
+        );
         assert_eq!(c.resolve("out"), PathBuf::from("/base/out"));
         let again = c.clone();
         assert_eq!(c.fingerprint(), again.fingerprint());

@@ -16,7 +16,10 @@ fn best_of<F: FnMut() -> Result<(u64, u64)>>(mut f: F) -> Result<(f64, u64, u64)
     let mut best = f64::MAX;
     let mut out = (0, 0);
     // READ_BENCH_RUNS=1 for instruction counting under callgrind.
-    let runs: usize = std::env::var("READ_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let runs: usize = std::env::var("READ_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     for _ in 0..runs {
         let t = Instant::now();
         out = f()?;
@@ -27,7 +30,10 @@ fn best_of<F: FnMut() -> Result<(u64, u64)>>(mut f: F) -> Result<(f64, u64, u64)
 
 fn main() -> Result<()> {
     let files: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
-    let compressed: u64 = files.iter().map(|f| f.metadata().map(|m| m.len()).unwrap_or(0)).sum();
+    let compressed: u64 = files
+        .iter()
+        .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
+        .sum();
 
     // 1. Decompression alone, with tria's member-aware inflater.
     let (secs, raw, _) = best_of(|| {
@@ -63,7 +69,13 @@ fn main() -> Result<()> {
         }
         Ok((total, 0))
     })?;
-    report("gunzip_only(flate2 MultiGzDecoder)", secs2, compressed, raw2, 0);
+    report(
+        "gunzip_only(flate2 MultiGzDecoder)",
+        secs2,
+        compressed,
+        raw2,
+        0,
+    );
 
     // 3. tria's WET reader: records parsed, UTF-8 checked, documents with metadata built.
     let (secs3, docs, text) = best_of(|| {

@@ -1,96 +1,108 @@
 //! The stages a `[[stage]]` can name: a closed set, each a thin adapter from a leaf crate's
 //! text → statistics → verdict to [`Stage`].
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use std::path::Path;
+
+use serde_json::{Value, json};
+use tria_filters::quality::{Decision, DocContext, FilterKind, QualityFilter};
 
 use crate::config::StageConfig;
 use crate::document::{Document, Stage, Verdict};
 
 /// Every stage kind, for error messages.
-pub const KINDS: &[&str] = &["length"];
+pub fn kinds() -> Vec<&'static str> {
+    FilterKind::ALL.iter().map(|k| k.name()).collect()
+}
 
-/// Checks a stage's settings against its kind and fills in the defaults.
-pub fn resolve_settings(kind: &str, table: toml::Table) -> Result<Value, String> {
-    match kind {
-        "length" => resolved::<LengthConfig>(table),
-        _ => Err(format!(
-            "unknown stage kind `{kind}`; known kinds: {}",
-            KINDS.join(", ")
-        )),
+/// Keys holding paths, resolved against the pipeline file's directory.
+fn resolve_paths(kind: &str, table: &mut toml::Table, base: &Path) {
+    let key = match kind {
+        "url_blocklist" => "path",
+        _ => "settings",
+    };
+    if let Some(toml::Value::String(p)) = table.get_mut(key) {
+        let keep = key == "settings" && (p == "builtin" || p == "published");
+        if !keep && !Path::new(p.as_str()).is_absolute() {
+            *p = base.join(p.as_str()).to_string_lossy().to_string();
+        }
     }
 }
 
-fn resolved<T: DeserializeOwned + Serialize>(table: toml::Table) -> Result<Value, String> {
-    let config: T = table
-        .try_into()
-        .map_err(|e: toml::de::Error| e.to_string().trim().to_string())?;
-    serde_json::to_value(&config).map_err(|e| e.to_string())
-}
-
-fn settings<T: DeserializeOwned>(cfg: &StageConfig) -> Result<T, String> {
-    serde_json::from_value(cfg.settings.clone()).map_err(|e| e.to_string())
+/// Checks a stage's settings against its kind; returns the table to build it from (paths
+/// resolved) and the resolved settings for the manifest (every threshold written out).
+pub fn resolve_settings(
+    kind: &str,
+    mut table: toml::Table,
+    base: &Path,
+) -> Result<(toml::Table, Value), String> {
+    if FilterKind::from_name(kind).is_none() {
+        return Err(format!(
+            "unknown stage kind `{kind}`; known kinds: {}",
+            kinds().join(", ")
+        ));
+    }
+    resolve_paths(kind, &mut table, base);
+    let filter = QualityFilter::from_table(kind, &table).map_err(|e| e.to_string())?;
+    let mut settings = serde_json::to_value(&table).map_err(|e| e.to_string())?;
+    let thresholds: Vec<Value> = filter
+        .thresholds(None)
+        .iter()
+        .map(|t| json!({"stat": t.stat, "bound": t.bound, "value": t.value, "reason": t.reason}))
+        .collect();
+    if let Value::Object(o) = &mut settings {
+        o.insert("tag_only".into(), Value::Bool(filter.tag_only()));
+        o.insert("thresholds".into(), Value::Array(thresholds));
+    }
+    Ok((table, settings))
 }
 
 /// Builds the stage a resolved config describes.
 pub fn build(cfg: &StageConfig) -> Result<Box<dyn Stage>, String> {
-    Ok(match cfg.kind.as_str() {
-        "length" => Box::new(Length {
-            name: cfg.name.clone(),
-            config: settings(cfg)?,
-        }),
-        other => return Err(format!("unknown stage kind `{other}`")),
-    })
+    let filter = QualityFilter::from_table(&cfg.kind, &cfg.table).map_err(|e| e.to_string())?;
+    Ok(Box::new(Quality {
+        name: cfg.name.clone(),
+        filter,
+    }))
 }
 
-/// `kind = "length"`: keep documents whose length, in characters and whitespace-separated words,
-/// lies within bounds. A bound of 0 is off.
-#[derive(Clone, Debug, Default, serde::Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LengthConfig {
-    pub min_chars: usize,
-    pub max_chars: usize,
-    pub min_words: usize,
-    pub max_words: usize,
-}
-
-pub struct Length {
+/// A quality filter (Gopher, C4, FineWeb, length, PII, blocklist, normalize) as a stage: its
+/// statistics go into `attrs`, its verdict decides.
+pub struct Quality {
     name: String,
-    config: LengthConfig,
+    filter: QualityFilter,
 }
 
-impl Stage for Length {
+impl Stage for Quality {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn process(&self, doc: &mut Document) -> Verdict {
-        let c = &self.config;
-        let chars = doc.text.chars().count();
-        if chars < c.min_chars {
-            return Verdict::Drop("too_short");
+        let Document {
+            text, meta, attrs, ..
+        } = doc;
+        let ctx = DocContext {
+            lang: meta.get("lang").and_then(Value::as_str),
+            url: meta.get("url").and_then(Value::as_str),
+        };
+        let mut stats = Vec::new();
+        let decision = self.filter.apply(text, &ctx, &mut stats);
+        for (k, v) in stats {
+            attrs.insert(k.to_string(), v);
         }
-        if c.max_chars > 0 && chars > c.max_chars {
-            return Verdict::Drop("too_long");
+        match decision {
+            Decision::Keep => Verdict::Keep,
+            Decision::Drop(reason) => Verdict::Drop(reason),
         }
-        if c.min_words > 0 || c.max_words > 0 {
-            let words = doc.text.split_whitespace().count();
-            if words < c.min_words {
-                return Verdict::Drop("too_few_words");
-            }
-            if c.max_words > 0 && words > c.max_words {
-                return Verdict::Drop("too_many_words");
-            }
-        }
-        Verdict::Keep
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::PipelineConfig;
     use crate::document::Origin;
+    use std::path::PathBuf;
     use std::sync::Arc;
 
     fn doc(text: &str) -> Document {
@@ -106,23 +118,33 @@ mod tests {
     }
 
     #[test]
-    fn length_bounds() {
-        let s = Length {
-            name: "length".into(),
-            config: LengthConfig {
-                min_chars: 5,
-                max_chars: 20,
-                min_words: 2,
-                max_words: 0,
-            },
-        };
-        assert_eq!(s.process(&mut doc("abc")), Verdict::Drop("too_short"));
-        // Characters, not bytes: "àèìòù" is 5 characters and 10 bytes.
-        assert_eq!(s.process(&mut doc("àèìòù")), Verdict::Drop("too_few_words"));
-        assert_eq!(s.process(&mut doc("bon dia")), Verdict::Keep);
-        assert_eq!(
-            s.process(&mut doc(&"x ".repeat(20))),
-            Verdict::Drop("too_long")
-        );
+    fn length_stage_measures_and_decides() {
+        let c = PipelineConfig::parse(
+            "[[stage]]\nkind = \"length\"\nmin_words = 3\n",
+            "p.toml",
+            PathBuf::new(),
+        )
+        .unwrap();
+        let s = build(&c.stages[0]).unwrap();
+        let mut d = doc("bon dia");
+        assert_eq!(s.process(&mut d), Verdict::Drop("too_few_words"));
+        assert!(d.attrs.keys().any(|k| k.contains("words")), "{:?}", d.attrs);
+        assert_eq!(s.process(&mut doc("bon dia a tothom")), Verdict::Keep);
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_pipeline_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("block.txt"), "spam.example\n").unwrap();
+        let c = PipelineConfig::parse(
+            "[[stage]]\nkind = \"url_blocklist\"\npath = \"block.txt\"\n",
+            "p.toml",
+            dir.path().to_path_buf(),
+        )
+        .unwrap();
+        let s = build(&c.stages[0]).unwrap();
+        let mut d = doc("text");
+        d.meta.insert("url".into(), "https://spam.example/x".into());
+        assert!(matches!(s.process(&mut d), Verdict::Drop(_)));
     }
 }
