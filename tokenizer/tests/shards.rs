@@ -1,4 +1,5 @@
 //! Megatron indexed dataset: byte layout, round trips, validation, merge.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
