@@ -2,10 +2,12 @@
 //!
 //! (API overview: filled in below as the modules land.)
 
+pub mod encode;
 pub mod error;
 mod mmap;
 pub mod shards;
 
+pub use encode::{EncodeStats, Encoder, tokenize_docs};
 pub use error::{Error, Result};
 pub use shards::{
     DType, IndexedDataset, Inspection, LangCounts, Sequence, ShardMeta, ShardSummary, ShardWriter,
