@@ -5,13 +5,18 @@
 pub mod encode;
 pub mod error;
 mod mmap;
+pub mod pretok;
 pub mod shards;
+pub mod train;
 
 pub use encode::{EncodeStats, Encoder, tokenize_docs};
 pub use error::{Error, Result};
 pub use shards::{
     DType, IndexedDataset, Inspection, LangCounts, Sequence, ShardMeta, ShardSummary, ShardWriter,
     Sidecar, inspect, merge, shard_paths,
+};
+pub use train::{
+    FeedStats, ModelKind, TrainOptions, Trained, Trainer, salamandra_specials, train_tokenizer,
 };
 
 /// The hash recorded in shard sidecars: xxh3-64 of the `tokenizer.json` bytes, as 16 hex digits.
