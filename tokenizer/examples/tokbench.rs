@@ -7,6 +7,7 @@
 //! tokbench train  --model byte|sp --vocab N [--budget BYTES] [--repeat R] [--holdout-every K] --out T.json FILES...
 //! tokbench bpt    --tokenizer T.json [--holdout-every K] FILES...
 //! tokbench encode --tokenizer T.json --out PREFIX [--repeat R] FILES...
+//! tokbench write  --vocab N --tokens MILLIONS --out PREFIX  (shard writing alone, synthetic ids)
 //! ```
 
 use std::io::BufRead;
@@ -47,7 +48,7 @@ fn parse() -> Result<Args, String> {
             "--model" => a.model = val()?,
             "--vocab" => a.vocab = val()?.parse().map_err(|e| format!("--vocab: {e}"))?,
             "--budget" => a.budget = Some(val()?.parse().map_err(|e| format!("--budget: {e}"))?),
-            "--repeat" => a.repeat = val()?.parse().map_err(|e| format!("--repeat: {e}"))?,
+            "--repeat" | "--tokens" => a.repeat = val()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--holdout-every" => {
                 a.holdout = val()?
                     .parse()
@@ -161,6 +162,36 @@ fn main() {
                 sum.bin_bytes,
                 st.utf8_bytes as f64 / s / 1e6,
                 peak_rss_mib()
+            );
+        }
+        "write" => {
+            let total: u64 = a.repeat as u64 * 1_000_000;
+            let meta = tria_tokenizer::ShardMeta {
+                tokenizer_hash: "synthetic".into(),
+                vocab_size: a.vocab,
+                eod_token: Some(0),
+                dtype: None,
+            };
+            let mut w = ShardWriter::create(&a.out, meta).expect("create shard");
+            let mut state = 0x2545_f491_4f6c_dd1du64;
+            let mut doc = Vec::new();
+            let mut written = 0u64;
+            let t1 = Instant::now();
+            while written < total {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let len = 100 + (state % 1900) as usize;
+                doc.clear();
+                doc.extend((0..len as u64).map(|i| ((state >> 3).wrapping_add(i * 7919) % a.vocab as u64) as u32));
+                w.add_document(&doc, "xx", len as u64 * 4).expect("write");
+                written += len as u64;
+            }
+            let sum = w.finish().expect("finish");
+            let s = t1.elapsed().as_secs_f64();
+            println!(
+                "{{\"cmd\":\"write\",\"tokens\":{written},\"bin_bytes\":{},\"s\":{s:.3},\"mb_per_s\":{:.1}}}",
+                sum.bin_bytes, sum.bin_bytes as f64 / s / 1e6
             );
         }
         c => {
