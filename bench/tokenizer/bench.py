@@ -148,7 +148,7 @@ def bench_compat(fs):
                 out.write(fh.read())
     args = []
     for name, model, vocab in (("byte32k", "byte", 32000), ("sp32k", "sp", 32000), ("byte70k", "byte", 70000)):
-        tok = os.path.join(OUT, f"compat-{name}.json")
+        tok = os.path.join(OUT, f"tokenizer-{name}.json")
         run([TOKBENCH, "train", "--model", model, "--vocab", str(vocab), "--out", tok, *fs])
         prefix = os.path.join(OUT, f"compat-{name}")
         run([TOKBENCH, "encode", "--tokenizer", tok, "--out", prefix, docs])

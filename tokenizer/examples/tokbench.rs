@@ -48,7 +48,9 @@ fn parse() -> Result<Args, String> {
             "--model" => a.model = val()?,
             "--vocab" => a.vocab = val()?.parse().map_err(|e| format!("--vocab: {e}"))?,
             "--budget" => a.budget = Some(val()?.parse().map_err(|e| format!("--budget: {e}"))?),
-            "--repeat" | "--tokens" => a.repeat = val()?.parse().map_err(|e| format!("--repeat: {e}"))?,
+            "--repeat" | "--tokens" => {
+                a.repeat = val()?.parse().map_err(|e| format!("--repeat: {e}"))?
+            }
             "--holdout-every" => {
                 a.holdout = val()?
                     .parse()
@@ -183,7 +185,10 @@ fn main() {
                 state ^= state << 17;
                 let len = 100 + (state % 1900) as usize;
                 doc.clear();
-                doc.extend((0..len as u64).map(|i| ((state >> 3).wrapping_add(i * 7919) % a.vocab as u64) as u32));
+                doc.extend(
+                    (0..len as u64)
+                        .map(|i| ((state >> 3).wrapping_add(i * 7919) % a.vocab as u64) as u32),
+                );
                 w.add_document(&doc, "xx", len as u64 * 4).expect("write");
                 written += len as u64;
             }
@@ -191,7 +196,8 @@ fn main() {
             let s = t1.elapsed().as_secs_f64();
             println!(
                 "{{\"cmd\":\"write\",\"tokens\":{written},\"bin_bytes\":{},\"s\":{s:.3},\"mb_per_s\":{:.1}}}",
-                sum.bin_bytes, sum.bin_bytes as f64 / s / 1e6
+                sum.bin_bytes,
+                sum.bin_bytes as f64 / s / 1e6
             );
         }
         c => {

@@ -14,10 +14,11 @@
 //! # Memory budget
 //! The word table (one entry per distinct pre-token) is the only structure that grows with the
 //! corpus. With `memory_budget` set, whenever its estimated size (word bytes + 48 bytes per entry)
-//! passes the budget, every word seen fewer than `prune_below` times is dropped and
-//! `prune_below` doubles (1, 2, 4, …, as in lossy counting). Dropped words lose the counts they
-//! had collected, so rare words are under-counted: merges that mostly come from rare words
-//! (long tails of names, typos) rank lower. The bench measures the effect on bytes per token.
+//! passes the budget after a batch, the rarest words are dropped until the table is at most half
+//! the budget (the cut is the smallest count whose survivors fit; all words of one count go
+//! together). Dropped words lose the counts they had collected and a word first seen late starts
+//! from zero, so rare words are under-counted: merges that mostly come from rare words (long
+//! tails of names, typos) rank lower. `bench/RESULTS.md` measures the effect on bytes per token.
 //! Training then holds about 3× the word table (symbol arrays, pair counts, positions).
 //!
 //! # Language weights
@@ -52,6 +53,9 @@ impl Hasher for FastHasher {
         self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(K);
     }
     fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_u8(&mut self, i: u8) {
         self.write_u64(i as u64);
     }
     fn finish(&self) -> u64 {
@@ -223,8 +227,11 @@ impl Trained {
     }
 }
 
-/// Documents per parallel feeding batch.
-const FEED_BATCH: usize = 2048;
+/// A feeding batch ends after this many bytes of text or documents, whichever comes first:
+/// large enough that merging the per-thread tables into the global one stays cheap, small
+/// enough to bound the memory of texts held at once.
+const FEED_BATCH_BYTES: usize = 8 << 20;
+const FEED_BATCH_DOCS: usize = 1 << 16;
 const ENTRY_OVERHEAD: u64 = 48;
 
 /// A BPE trainer: `feed` any number of times, then `train` once.
@@ -280,13 +287,15 @@ impl Trainer {
         T: AsRef<str> + Send + Sync,
         L: AsRef<str> + Send + Sync,
     {
-        let mut it = docs.into_iter();
-        let mut batch: Vec<(T, L)> = Vec::with_capacity(FEED_BATCH);
-        loop {
+        let mut it = docs.into_iter().peekable();
+        let mut batch: Vec<(T, L)> = Vec::new();
+        while it.peek().is_some() {
             batch.clear();
-            batch.extend(it.by_ref().take(FEED_BATCH));
-            if batch.is_empty() {
-                break;
+            let mut bytes = 0;
+            while bytes < FEED_BATCH_BYTES && batch.len() < FEED_BATCH_DOCS {
+                let Some(d) = it.next() else { break };
+                bytes += d.0.as_ref().len();
+                batch.push(d);
             }
             self.feed_batch(&batch);
         }
@@ -300,70 +309,92 @@ impl Trainer {
         let model = self.opts.model;
         let splitter = &self.splitter;
         let weights: Vec<u64> = batch.iter().map(|(_, l)| self.weight(l.as_ref())).collect();
-        let counted: FastMap<Box<[u8]>, u64> = batch
-            .par_iter()
-            .zip(&weights)
-            .fold(
-                || (FastMap::<Box<[u8]>, u64>::default(), String::new()),
-                |(mut map, mut norm), ((text, _), &w)| {
+        // SentencePiece-style words are cut from the normalised text, so normalise first and
+        // let the per-thread tables borrow from it (no allocation per word occurrence).
+        let normalised: Vec<String> = match model {
+            ModelKind::ByteLevel => Vec::new(),
+            ModelKind::SentencePiece => batch
+                .par_iter()
+                .map(|(t, _)| {
+                    let mut n = String::new();
+                    pretok::sp_normalize(t.as_ref(), nfc, &mut n);
+                    n
+                })
+                .collect(),
+        };
+        let text = |i: usize| -> &str {
+            match model {
+                ModelKind::ByteLevel => batch[i].0.as_ref(),
+                ModelKind::SentencePiece => &normalised[i],
+            }
+        };
+        let parts = rayon::current_num_threads().max(1) * 2;
+        let chunk = batch.len().div_ceil(parts).max(1);
+        let locals: Vec<FastMap<&[u8], u64>> = (0..batch.len().div_ceil(chunk))
+            .into_par_iter()
+            .map(|c| {
+                let mut map: FastMap<&[u8], u64> = FastMap::default();
+                let end = ((c + 1) * chunk).min(batch.len());
+                for (i, &w) in weights.iter().enumerate().take(end).skip(c * chunk) {
                     if w == 0 {
-                        return (map, norm);
+                        continue;
                     }
-                    let mut add = |word: &str| match map.get_mut(word.as_bytes()) {
-                        Some(c) => *c += w,
-                        None => {
-                            map.insert(word.as_bytes().into(), w);
-                        }
-                    };
-                    match model {
-                        ModelKind::ByteLevel => splitter.split(text.as_ref(), &mut add),
-                        ModelKind::SentencePiece => {
-                            pretok::sp_normalize(text.as_ref(), nfc, &mut norm);
-                            splitter.split(&norm, &mut add);
-                        }
-                    }
-                    (map, norm)
-                },
-            )
-            .map(|(m, _)| m)
-            .reduce(FastMap::default, |mut a, mut b| {
-                if a.len() < b.len() {
-                    std::mem::swap(&mut a, &mut b);
+                    splitter.split(text(i), |word| {
+                        *map.entry(word.as_bytes()).or_insert(0) += w;
+                    });
                 }
-                for (k, v) in b {
-                    *a.entry(k).or_insert(0) += v;
-                }
-                a
-            });
+                map
+            })
+            .collect();
         self.stats.documents += batch.len() as u64;
         self.stats.bytes += batch
             .iter()
             .map(|(t, _)| t.as_ref().len() as u64)
             .sum::<u64>();
-        for (k, v) in counted {
-            let len = k.len() as u64;
-            match self.words.get_mut(&k) {
-                Some(c) => *c += v,
-                None => {
-                    self.words.insert(k, v);
-                    self.table_bytes += len + ENTRY_OVERHEAD;
+        for local in locals {
+            for (k, v) in local {
+                match self.words.get_mut(k) {
+                    Some(c) => *c += v,
+                    None => {
+                        self.words.insert(k.into(), v);
+                        self.table_bytes += k.len() as u64 + ENTRY_OVERHEAD;
+                    }
                 }
             }
         }
         if let Some(budget) = self.opts.memory_budget {
-            while self.table_bytes > budget && !self.words.is_empty() {
-                self.prune();
+            if self.table_bytes > budget {
+                self.prune(budget);
             }
         }
     }
 
-    fn prune(&mut self) {
-        let below = (self.stats.prune_below.max(1) * 2).max(2 * self.unit) / 2;
-        let below = if self.stats.prune_below == 0 {
-            self.unit.max(1) * 2
-        } else {
-            below * 2
-        };
+    /// Drops the rarest words until the table is at most half the budget: the threshold is the
+    /// smallest count whose survivors fit, so it adapts to the data instead of only growing.
+    fn prune(&mut self, budget: u64) {
+        let mut by_count: Vec<(u64, u64)> = self
+            .words
+            .iter()
+            .map(|(k, &c)| (c, k.len() as u64 + ENTRY_OVERHEAD))
+            .collect();
+        by_count.sort_unstable_by_key(|&(c, _)| Reverse(c));
+        let target = budget / 2;
+        let (mut kept, mut below) = (0u64, u64::MAX);
+        let mut i = 0;
+        while i < by_count.len() {
+            // All words of one count are kept or dropped together (deterministic).
+            let c = by_count[i].0;
+            let mut group = 0;
+            while i < by_count.len() && by_count[i].0 == c {
+                group += by_count[i].1;
+                i += 1;
+            }
+            if kept + group > target {
+                break;
+            }
+            kept += group;
+            below = c;
+        }
         let before = self.words.len();
         let mut freed = 0;
         self.words.retain(|k, c| {
