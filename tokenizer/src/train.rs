@@ -19,13 +19,26 @@
 //! together). Dropped words lose the counts they had collected and a word first seen late starts
 //! from zero, so rare words are under-counted: merges that mostly come from rare words (long
 //! tails of names, typos) rank lower. `bench/RESULTS.md` measures the effect on bytes per token.
-//! Training then holds about 3× the word table (symbol arrays, pair counts, positions).
+//! Feeding also holds one batch (8 MiB of text) and its per-thread tables; training then holds
+//! about 3× the word table (symbol arrays, pair counts, positions).
 //!
 //! # Language weights
 //! `lang_weights` multiplies each occurrence of a word in a document of that language (default
-//! 1.0), so a low-resource language (eu, gl) can count as if it had more text. Internally counts
-//! are fixed-point with 1/256 resolution when any weight is set; uniform weights leave merges
-//! unchanged.
+//! 1.0), so a low-resource language can count as if it had more text: with
+//! `{"eu": 4.0, "gl": 2.0}` a Basque word seen once counts like four occurrences, a Galician one
+//! like two, and `{"en": 0.5}` halves English. A weight of 0 ignores the language. Internally
+//! counts are fixed-point with 1/256 resolution when any weight is set; uniform weights leave the
+//! merges unchanged (tested). Sampling documents instead would discard text; weighting keeps every
+//! word and only shifts which merges win.
+//!
+//! # SentencePiece-style model vs Google SentencePiece
+//! The SentencePiece-style model uses the same merge loop over words cut by
+//! [`pretok::SP_PATTERN`] after NFC and `▁` replacement, and writes a Llama-style
+//! `tokenizer.json` (byte fallback, `<0x00>`…`<0xFF>` after the special tokens). It differs from
+//! `spm_train --model_type=bpe` in that: the script split is approximated by separating
+//! letter/mark runs from other symbols; a whitespace run keeps its last `▁` for the following
+//! word; characters outside the coverage are cut out of training words rather than mapped to
+//! `<unk>`; and ties go to the smaller id pair as above (SentencePiece's own order differs).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
