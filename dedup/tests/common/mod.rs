@@ -33,10 +33,10 @@ pub fn mixed_corpus(files: u32, seed: u64) -> Vec<Vec<String>> {
         }
         out[f].push(base);
     }
-    for f in 0..files as usize {
-        out[f].push(String::new());
-        out[f].push("¡¿...!!".into());
-        out[f].push("una frase curta".into());
+    for docs in out.iter_mut() {
+        docs.push(String::new());
+        docs.push("¡¿...!!".into());
+        docs.push("una frase curta".into());
     }
     out
 }
