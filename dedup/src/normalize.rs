@@ -55,29 +55,48 @@ pub fn normalize_whitespace(text: &str, out: &mut String) {
 /// assert_eq!(out, "l avia te 0 0 anys si");
 /// ```
 pub fn normalize_fineweb(text: &str, out: &mut String) {
-    let mut state = FoldState {
-        last_digit: false,
-        last_space: true,
-    };
-    for c in text.chars() {
-        if c.is_ascii() {
-            fold_char(c, out, &mut state);
-        } else {
-            decompose_canonical(c, |d| {
-                if is_combining_mark(d) {
-                    return;
+    let mut state = FoldState { last_digit: false, last_space: true };
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            // Fast path: ASCII needs neither decomposition nor Unicode tables.
+            if b.is_ascii_digit() {
+                if !state.last_digit {
+                    out.push('0');
+                    state.last_digit = true;
+                    state.last_space = false;
                 }
-                if d.is_uppercase() {
-                    for l in d.to_lowercase() {
-                        if !is_combining_mark(l) {
-                            fold_char(l, out, &mut state);
-                        }
-                    }
-                } else {
-                    fold_char(d, out, &mut state);
+            } else {
+                state.last_digit = false;
+                if b.is_ascii_alphabetic() {
+                    out.push(b.to_ascii_lowercase() as char);
+                    state.last_space = false;
+                } else if !state.last_space {
+                    out.push(' ');
+                    state.last_space = true;
                 }
-            });
+            }
+            i += 1;
+            continue;
         }
+        let c = text[i..].chars().next().expect("i is on a char boundary below the length");
+        i += c.len_utf8();
+        decompose_canonical(c, |d| {
+            if is_combining_mark(d) {
+                return;
+            }
+            if d.is_uppercase() {
+                for l in d.to_lowercase() {
+                    if !is_combining_mark(l) {
+                        fold_char(l, out, &mut state);
+                    }
+                }
+            } else {
+                fold_char(d, out, &mut state);
+            }
+        });
     }
     if out.ends_with(' ') {
         out.pop();
