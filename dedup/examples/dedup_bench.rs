@@ -41,6 +41,19 @@ fn input_files(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
     Ok(v)
 }
 
+/// CPU seconds (user + system, all threads) used by this process so far, from `/proc/self/stat`
+/// (clock ticks of 1/100 s); 0 where that file does not exist.
+fn cpu_s() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
 /// Reads one JSONL file: the text of each line.
 fn read_texts(path: &Path) -> Result<Vec<String>, BoxError> {
     let r = BufReader::with_capacity(1 << 20, File::open(path)?);
@@ -117,6 +130,7 @@ fn generate(out: &Path, docs: u64, files: u64, min_words: usize, lid: Option<&st
 
 fn signatures(input: &Path) -> Result<(), BoxError> {
     let t0 = Instant::now();
+    let c0 = cpu_s();
     let mh = MinHasher::new(MinHashConfig::default())?;
     let mut n = 0u64;
     let mut check = 0u64;
@@ -127,7 +141,11 @@ fn signatures(input: &Path) -> Result<(), BoxError> {
         n += ids.len() as u64;
         check ^= ids.iter().flatten().map(|v| v[0]).fold(0, |a, b| a ^ b);
     }
-    println!("docs={n} signatures_s={:.3} checksum={check:x}", t0.elapsed().as_secs_f64());
+    println!(
+        "docs={n} signatures_s={:.3} signatures_cpu={:.2} checksum={check:x}",
+        t0.elapsed().as_secs_f64(),
+        cpu_s() - c0
+    );
     Ok(())
 }
 
@@ -189,6 +207,7 @@ fn filter_file(input: &Path, out: &Path, list: &RemovalList) -> Result<u64, BoxE
 fn local(input: &Path, out: &Path, budget_mb: Option<usize>) -> Result<(), BoxError> {
     std::fs::create_dir_all(out)?;
     let t0 = Instant::now();
+    let c0 = cpu_s();
     let mut d = LocalDedup::new(MinHashConfig::default())?;
     if let Some(mb) = budget_mb {
         d = d.with_memory_budget(mb << 20);
@@ -211,6 +230,7 @@ fn local(input: &Path, out: &Path, budget_mb: Option<usize>) -> Result<(), BoxEr
         kept += filter_file(p, out, &removals.for_file(f as u32))?;
     }
     let total = t0.elapsed().as_secs_f64();
+    println!("cpu: total_cpu={:.2}", cpu_s() - c0);
     println!(
         "docs={} removed={} kept={kept} clusters={} spills={} signatures_s={t_sig:.3} clusters_s={:.3} filter_s={:.3} total_s={total:.3}",
         stats.documents,
@@ -227,6 +247,7 @@ fn sharded_run(input: &Path, work: &Path, out: &Path) -> Result<(), BoxError> {
     std::fs::create_dir_all(out)?;
     let config = MinHashConfig::default();
     let t0 = Instant::now();
+    let c0 = cpu_s();
     sharded::prepare(work, &config)?;
     let files = input_files(input)?;
     let n = files.len() as u32;
@@ -239,16 +260,16 @@ fn sharded_run(input: &Path, work: &Path, out: &Path) -> Result<(), BoxError> {
             texts.iter().enumerate().map(|(r, t)| (r as u64, t.as_str())),
         )?;
     }
-    let t1 = t0.elapsed().as_secs_f64();
+    let (t1, c1) = (t0.elapsed().as_secs_f64(), cpu_s());
     let pairs = sharded::pairs_task(work, &config, n, 0, 1)?;
-    let t2 = t0.elapsed().as_secs_f64();
+    let (t2, c2) = (t0.elapsed().as_secs_f64(), cpu_s());
     let cs = sharded::clusters_task(work, &config, n)?;
-    let t3 = t0.elapsed().as_secs_f64();
+    let (t3, c3) = (t0.elapsed().as_secs_f64(), cpu_s());
     let mut kept = 0;
     for (f, p) in files.iter().enumerate() {
         kept += filter_file(p, out, &sharded::load_removals(work, f as u32)?)?;
     }
-    let total = t0.elapsed().as_secs_f64();
+    let (total, c4) = (t0.elapsed().as_secs_f64(), cpu_s());
     println!(
         "pairs={pairs} removed={} kept={kept} clusters={} signatures_s={t1:.3} buckets_s={:.3} clusters_s={:.3} filter_s={:.3} total_s={total:.3}",
         cs.removed,
@@ -256,6 +277,14 @@ fn sharded_run(input: &Path, work: &Path, out: &Path) -> Result<(), BoxError> {
         t2 - t1,
         t3 - t2,
         total - t3
+    );
+    println!(
+        "cpu: signatures_cpu={:.2} buckets_cpu={:.2} clusters_cpu={:.2} filter_cpu={:.2} total_cpu={:.2}",
+        c1 - c0,
+        c2 - c1,
+        c3 - c2,
+        c4 - c3,
+        c4 - c0
     );
     Ok(())
 }
