@@ -82,12 +82,25 @@ fn languages(lid: Option<&str>) -> Vec<(String, Source)> {
         }
     }
     eprintln!("SKIP: no sentence files, using synthetic languages");
-    (0..4).map(|i| (format!("syn{i}"), Source::synthetic(3000 + 2000 * i, 40 + i as u64))).collect()
+    (0..4)
+        .map(|i| {
+            (
+                format!("syn{i}"),
+                Source::synthetic(3000 + 2000 * i, 40 + i as u64),
+            )
+        })
+        .collect()
 }
 
 /// Writes `docs` documents over `files` JSONL files. 70 % are fresh documents; 30 % are copies of a
 /// recent fresh document of the same language with a random share (0 to 15 %) of words replaced.
-fn generate(out: &Path, docs: u64, files: u64, min_words: usize, lid: Option<&str>) -> Result<(), BoxError> {
+fn generate(
+    out: &Path,
+    docs: u64,
+    files: u64,
+    min_words: usize,
+    lid: Option<&str>,
+) -> Result<(), BoxError> {
     std::fs::create_dir_all(out)?;
     let langs = languages(lid);
     let mut rng = Rng(2026);
@@ -183,7 +196,9 @@ fn profile(input: &Path) -> Result<(), BoxError> {
 /// Writes the kept documents of one input file (the filter stage), with the cluster size.
 fn filter_file(input: &Path, out: &Path, list: &RemovalList) -> Result<u64, BoxError> {
     let r = BufReader::with_capacity(1 << 20, File::open(input)?);
-    let mut w = BufWriter::new(File::create(out.join(input.file_name().ok_or("no file name")?))?);
+    let mut w = BufWriter::new(File::create(
+        out.join(input.file_name().ok_or("no file name")?),
+    )?);
     let mut kept = 0;
     for (i, line) in r.lines().enumerate() {
         let line = line?;
@@ -257,7 +272,10 @@ fn sharded_run(input: &Path, work: &Path, out: &Path) -> Result<(), BoxError> {
             work,
             &config,
             f as u32,
-            texts.iter().enumerate().map(|(r, t)| (r as u64, t.as_str())),
+            texts
+                .iter()
+                .enumerate()
+                .map(|(r, t)| (r as u64, t.as_str())),
         )?;
     }
     let (t1, c1) = (t0.elapsed().as_secs_f64(), cpu_s());
@@ -315,7 +333,10 @@ fn quality(per_level: usize, lid: Option<&str>) -> Result<(), BoxError> {
             docs.push((DocKey::new(2, r as u64), src.document(&mut rng, 150)));
         }
         let run = |verify| -> Result<tria_dedup::Removals, BoxError> {
-            let mut d = LocalDedup::new(MinHashConfig { verify, ..config.clone() })?;
+            let mut d = LocalDedup::new(MinHashConfig {
+                verify,
+                ..config.clone()
+            })?;
             d.add_batch(&docs)?;
             Ok(d.finish()?.0)
         };
@@ -324,10 +345,16 @@ fn quality(per_level: usize, lid: Option<&str>) -> Result<(), BoxError> {
         for (li, _) in levels.iter().enumerate() {
             let g = &variants[li * per_level..(li + 1) * per_level];
             let mean: f64 = g.iter().map(|v| v.1).sum::<f64>() / g.len() as f64;
-            let curve: f64 = g.iter().map(|v| collision_probability(v.1, 14, 8)).sum::<f64>()
+            let curve: f64 = g
+                .iter()
+                .map(|v| collision_probability(v.1, 14, 8))
+                .sum::<f64>()
                 / g.len() as f64;
             let rec = g.iter().filter(|v| plain.is_removed(v.0)).count() as f64 / g.len() as f64;
-            println!("| {code} | {mean:.3} | {rec:.3} | {curve:.3} | {:+.3} |", rec - curve);
+            println!(
+                "| {code} | {mean:.3} | {rec:.3} | {curve:.3} | {:+.3} |",
+                rec - curve
+            );
         }
         // Precision with verification: removed documents whose best similarity reaches the threshold.
         let shingles: Vec<Vec<u64>> = docs.iter().map(|(_, t)| mh.shingles(t)).collect();

@@ -332,11 +332,11 @@ impl ShingleWriter {
     /// Flushes the data and returns it with its index.
     pub fn finish(self) -> Result<(PathBuf, ShingleIndex)> {
         let path = self.path;
-        let f = self
-            .w
-            .into_inner()
-            .map_err(|e| DedupError::io(&path, e.into_error()))?;
-        f.sync_data().map_err(|e| DedupError::io(&path, e))?;
+        drop(
+            self.w
+                .into_inner()
+                .map_err(|e| DedupError::io(&path, e.into_error()))?,
+        );
         Ok((path, self.index))
     }
 }

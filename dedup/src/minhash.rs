@@ -263,7 +263,13 @@ impl MinHasher {
         }
         let a_lo = a.iter().map(|x| x & LOW32).collect();
         let a_hi = a.iter().map(|x| x >> 32).collect();
-        Ok(MinHasher { config, a, b, a_lo, a_hi })
+        Ok(MinHasher {
+            config,
+            a,
+            b,
+            a_lo,
+            a_hi,
+        })
     }
 
     /// The configuration.
@@ -395,10 +401,22 @@ mod tests {
 
     #[test]
     fn signature_matches_scalar_permutations() {
-        let mh = MinHasher::new(MinHashConfig { seed: 9, ..Default::default() }).expect("valid");
+        let mh = MinHasher::new(MinHashConfig {
+            seed: 9,
+            ..Default::default()
+        })
+        .expect("valid");
         let mut st = 5u64;
         let mut shingles: Vec<u64> = (0..300).map(|_| splitmix64(&mut st)).collect();
-        shingles.extend([0, 1, MERSENNE_61 - 1, MERSENNE_61, u64::MAX, 1 << 61, (1 << 32) - 1]);
+        shingles.extend([
+            0,
+            1,
+            MERSENNE_61 - 1,
+            MERSENNE_61,
+            u64::MAX,
+            1 << 61,
+            (1 << 32) - 1,
+        ]);
         let sig = mh.signature(&shingles).expect("non-empty");
         for (i, &v) in sig.iter().enumerate() {
             let want = shingles.iter().map(|&h| permute(mh.a[i], mh.b[i], h)).min();

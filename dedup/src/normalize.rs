@@ -55,7 +55,10 @@ pub fn normalize_whitespace(text: &str, out: &mut String) {
 /// assert_eq!(out, "l avia te 0 0 anys si");
 /// ```
 pub fn normalize_fineweb(text: &str, out: &mut String) {
-    let mut state = FoldState { last_digit: false, last_space: true };
+    let mut state = FoldState {
+        last_digit: false,
+        last_space: true,
+    };
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -81,7 +84,10 @@ pub fn normalize_fineweb(text: &str, out: &mut String) {
             i += 1;
             continue;
         }
-        let c = text[i..].chars().next().expect("i is on a char boundary below the length");
+        let c = text[i..]
+            .chars()
+            .next()
+            .expect("i is on a char boundary below the length");
         i += c.len_utf8();
         decompose_canonical(c, |d| {
             if is_combining_mark(d) {
