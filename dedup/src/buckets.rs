@@ -85,9 +85,18 @@ pub(crate) fn open_checked(
     magic: &[u8; 8],
     item: u64,
 ) -> Result<(BufReader<File>, u64)> {
+    open_checked_with(path, magic, item, 1 << 18)
+}
+
+fn open_checked_with(
+    path: &Path,
+    magic: &[u8; 8],
+    item: u64,
+    buffer: usize,
+) -> Result<(BufReader<File>, u64)> {
     let f = File::open(path).map_err(|e| DedupError::io(path, e))?;
     let len = f.metadata().map_err(|e| DedupError::io(path, e))?.len();
-    let mut r = BufReader::with_capacity(1 << 18, f);
+    let mut r = BufReader::with_capacity(buffer, f);
     let mut head = [0u8; 16];
     r.read_exact(&mut head)
         .map_err(|_| DedupError::corrupt(path, "shorter than its header"))?;
@@ -126,8 +135,11 @@ pub(crate) struct RunReader {
 }
 
 impl RunReader {
-    pub fn open(path: &Path) -> Result<Self> {
-        let (r, left) = open_checked(path, RUN_MAGIC, ENTRY_BYTES)?;
+    /// Opens one of `siblings` run files merged together: the read buffers of a merge share
+    /// 16 MiB (between 8 KiB and 256 KiB each), so merging thousands of files stays small.
+    pub fn open(path: &Path, siblings: usize) -> Result<Self> {
+        let buffer = ((16usize << 20) / siblings.max(1)).clamp(8 << 10, 256 << 10);
+        let (r, left) = open_checked_with(path, RUN_MAGIC, ENTRY_BYTES, buffer)?;
         Ok(RunReader {
             path: path.to_owned(),
             r,

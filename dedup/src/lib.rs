@@ -26,9 +26,9 @@
 //! | [`LineCounter`] | none per document; about 24 per distinct line of the corpus |
 //! | [`LocalDedup`] bucket entries | `24 × bands` (336 by default), spilled to disk beyond the budget |
 //! | [`LocalDedup`] with verification | + 32 of index in memory, + 8 per distinct shingle on disk |
-//! | [`LocalDedup::finish`] | + 24 per candidate pair, + about 40 per document that has a duplicate |
+//! | [`LocalDedup::finish`] | + 24 per candidate pair, + about 40 per document that has a duplicate; 16 MiB of read buffers per band when spilled |
 //! | sharded signature task | `24 × bands` per document of its one input file |
-//! | sharded pairs task | a small read buffer per input file and band, + 24 per pair of its bands |
+//! | sharded pairs task | 16 MiB of read buffers per band being merged, + 24 per pair of its bands |
 //! | sharded clusters task | 24 per pair, + about 40 per document that has a duplicate |
 
 #![deny(missing_docs)]

@@ -188,9 +188,8 @@ impl LocalDedup {
                 let mut readers = Vec::with_capacity(spills);
                 if let Some(dir) = &dir {
                     for n in 0..spills {
-                        readers.push(RunReader::open(
-                            &dir.join(format!("spill-{n:05}-band-{b:04}.bin")),
-                        )?);
+                        let path = dir.join(format!("spill-{n:05}-band-{b:04}.bin"));
+                        readers.push(RunReader::open(&path, spills)?);
                     }
                 }
                 let mut merger = Merger::new(readers, mem)?;

@@ -228,7 +228,7 @@ pub fn pairs_task(
                         stage: "signatures",
                     });
                 }
-                readers.push(RunReader::open(&p)?);
+                readers.push(RunReader::open(&p, num_files as usize)?);
             }
             let mut merger = Merger::new(readers, Vec::new())?;
             let pairs =
