@@ -11,10 +11,14 @@ ROOT=$PWD
 WORK=$ROOT/bench/work/dedup
 LID=$ROOT/../shared/data/lid
 mkdir -p "$WORK"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-dedup}-native
+TARGET=${CARGO_TARGET_DIR:-/work/target-dedup}
 # The signature loop is written to vectorise; let it use the build machine's vector units.
-RUSTFLAGS="-C target-cpu=native" cargo build --release -q -p tria-dedup --example dedup_bench
-B=$CARGO_TARGET_DIR/release/examples/dedup_bench
+RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=$TARGET-native \
+    cargo build --release -q -p tria-dedup --example dedup_bench
+B=$TARGET-native/release/examples/dedup_bench
+# The portable build (plain x86-64), for comparison.
+CARGO_TARGET_DIR=$TARGET cargo build --release -q -p tria-dedup --example dedup_bench
+B_PORTABLE=$TARGET/release/examples/dedup_bench
 
 venv() {
     local V=$ROOT/bench/.venv-dedup
@@ -48,6 +52,11 @@ compare)
     echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; load: $(cut -d' ' -f1-3 /proc/loadavg)"
     rm -rf "$WORK/tria-work" "$WORK/tria-out"
     RAYON_NUM_THREADS=1 measure "tria(1 thread)" "$B" sharded "$IN" "$WORK/tria-work" "$WORK/tria-out"
+    rm -rf "$WORK/tria-work-portable" "$WORK/tria-out-portable"
+    RAYON_NUM_THREADS=1 measure "tria-portable(1 thread)" "$B_PORTABLE" sharded "$IN" \
+        "$WORK/tria-work-portable" "$WORK/tria-out-portable"
+    cmp <(cat "$WORK"/tria-out/*.jsonl) <(cat "$WORK"/tria-out-portable/*.jsonl) \
+        && echo "native and portable builds keep the same documents"
     rm -rf "$WORK/dt-work"
     measure "datatrove(1 worker)" "$PY" bench/dedup/datatrove_minhash.py "$IN" "$WORK/dt-work"
     echo "kept: tria $(cat "$WORK"/tria-out/*.jsonl | wc -l), datatrove $(cat "$WORK"/dt-work/output/*.jsonl | wc -l)"

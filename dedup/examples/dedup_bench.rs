@@ -260,7 +260,16 @@ fn local(input: &Path, out: &Path, budget_mb: Option<usize>) -> Result<(), BoxEr
 
 fn sharded_run(input: &Path, work: &Path, out: &Path) -> Result<(), BoxError> {
     std::fs::create_dir_all(out)?;
-    let config = MinHashConfig::default();
+    // TRIA_DEDUP_SEED changes the permutations: two seeds show how much of a disagreement between
+    // two MinHash implementations is just the randomness of MinHash.
+    let seed = std::env::var("TRIA_DEDUP_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let config = MinHashConfig {
+        seed,
+        ..MinHashConfig::default()
+    };
     let t0 = Instant::now();
     let c0 = cpu_s();
     sharded::prepare(work, &config)?;

@@ -209,6 +209,15 @@ pub struct MinHasher {
 const LOW32: u64 = 0xFFFF_FFFF;
 const LOW29: u64 = (1 << 29) - 1;
 
+/// Folds one reduced shingle hash into the running minima with 128-bit products (scalar targets).
+#[inline]
+fn signature_step_u128(mins: &mut [i64], a: &[u64], b: &[u64], h: u64) {
+    for ((m, &a), &b) in mins.iter_mut().zip(a).zip(b) {
+        let v = mod_mersenne61(a as u128 * h as u128 + b as u128) as i64;
+        *m = (*m).min(v);
+    }
+}
+
 /// Folds one reduced shingle hash `h < 2^61 − 1` into the running minima.
 ///
 /// With `a = a_hi·2^32 + a_lo` and `h = h_hi·2^32 + h_lo` (all halves below 2^32):
@@ -314,7 +323,13 @@ impl MinHasher {
         let mut mins = vec![i64::MAX; self.a.len()];
         for &h in shingles {
             let h = mod_mersenne61(h as u128);
-            signature_step(&mut mins, &self.a_lo, &self.a_hi, &self.b, h);
+            // Chosen at compile time (no `unsafe` dispatch): with AVX2 or better the 32-bit-halves
+            // loop vectorises and is 2-5x faster; without, the plain 128-bit product is faster.
+            if cfg!(target_feature = "avx2") {
+                signature_step(&mut mins, &self.a_lo, &self.a_hi, &self.b, h);
+            } else {
+                signature_step_u128(&mut mins, &self.a, &self.b, h);
+            }
         }
         Some(mins.into_iter().map(|m| m as u64).collect())
     }
@@ -427,9 +442,20 @@ mod tests {
         let a = [MERSENNE_61 - 1, 1, 1 << 60];
         let b = [MERSENNE_61 - 1, MERSENNE_61 - 1, 0];
         let (lo, hi): (Vec<u64>, Vec<u64>) = a.iter().map(|x| (x & LOW32, x >> 32)).unzip();
+        let mut mins128 = vec![i64::MAX; 3];
         for h in [MERSENNE_61 - 1, 0, 1, (1 << 32) + 7] {
             signature_step(&mut mins, &lo, &hi, &b, h);
+            signature_step_u128(&mut mins128, &a, &b, h);
         }
+        assert_eq!(mins, mins128);
+        // Both inner loops agree on random parameters and hashes too.
+        let (mut m1, mut m2) = (vec![i64::MAX; 112], vec![i64::MAX; 112]);
+        for _ in 0..200 {
+            let h = splitmix64(&mut st) % MERSENNE_61;
+            signature_step(&mut m1, &mh.a_lo, &mh.a_hi, &mh.b, h);
+            signature_step_u128(&mut m2, &mh.a, &mh.b, h);
+        }
+        assert_eq!(m1, m2);
         for i in 0..3 {
             let want = [MERSENNE_61 - 1, 0, 1, (1 << 32) + 7]
                 .iter()
