@@ -65,20 +65,25 @@ pub fn normalize_fineweb(text: &str, out: &mut String) {
         let b = bytes[i];
         if b.is_ascii() {
             // Fast path: ASCII needs neither decomposition nor Unicode tables.
-            if b.is_ascii_digit() {
-                if !state.last_digit {
-                    out.push('0');
-                    state.last_digit = true;
-                    state.last_space = false;
+            match ASCII_CLASS[b as usize] {
+                DIGIT => {
+                    if !state.last_digit {
+                        out.push('0');
+                        state.last_digit = true;
+                        state.last_space = false;
+                    }
                 }
-            } else {
-                state.last_digit = false;
-                if b.is_ascii_alphabetic() {
-                    out.push(b.to_ascii_lowercase() as char);
+                SEPARATOR => {
+                    state.last_digit = false;
+                    if !state.last_space {
+                        out.push(' ');
+                        state.last_space = true;
+                    }
+                }
+                lower => {
+                    state.last_digit = false;
+                    out.push(lower as char);
                     state.last_space = false;
-                } else if !state.last_space {
-                    out.push(' ');
-                    state.last_space = true;
                 }
             }
             i += 1;
@@ -108,6 +113,25 @@ pub fn normalize_fineweb(text: &str, out: &mut String) {
         out.pop();
     }
 }
+
+const DIGIT: u8 = 0;
+const SEPARATOR: u8 = 1;
+
+/// For each ASCII byte: its lowercase form for letters, else [`DIGIT`] or [`SEPARATOR`].
+const ASCII_CLASS: [u8; 128] = {
+    let mut t = [SEPARATOR; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_digit() {
+            t[b] = DIGIT;
+        } else if c.is_ascii_alphabetic() {
+            t[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    t
+};
 
 struct FoldState {
     last_digit: bool,
