@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tria-dedup benchmark: MinHash dedup against datatrove on the same generated input, and a scaling
 # table. Usage: bench/dedup/run.sh compare <docs>     (tria and datatrove, one core each)
-#               bench/dedup/run.sh scale <docs> <min_words> [threads]   (tria alone, time + peak RSS)
+#               bench/dedup/run.sh scale <docs> <min_words> [threads] [budget_mb]   (tria alone, time + peak RSS)
 #               bench/dedup/run.sh quality <per_level>  (recall vs LSH curve, precision)
 # Input sentences come from ../shared/data/lid when present (ca eu gl es en fr pt de it pl), else a
 # synthetic vocabulary. Work files go to bench/work (git-ignored).
@@ -66,13 +66,14 @@ scale)
     echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; load: $(cut -d' ' -f1-3 /proc/loadavg)"
     du -sh "$IN"
     rm -rf "$WORK/scale-out"
-    RAYON_NUM_THREADS=${4:-$(nproc)} measure "tria local $2 docs" "$B" local "$IN" "$WORK/scale-out"
+    RAYON_NUM_THREADS=${4:-$(nproc)} measure "tria local $2 docs" "$B" local "$IN" "$WORK/scale-out" ${5:-}
+    sha256sum <(cat "$WORK"/scale-out/*.jsonl) | cut -c1-16
     ;;
 quality)
     "$B" quality "$2" "$LID"
     ;;
 *)
-    echo "usage: $0 compare <docs> | scale <docs> <min_words> [threads] | quality <per_level>" >&2
+    echo "usage: $0 compare <docs> | scale <docs> <min_words> [threads] [budget_mb] | quality <per_level>" >&2
     exit 2
     ;;
 esac
