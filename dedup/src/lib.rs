@@ -31,6 +31,12 @@
 //! | sharded pairs task | 16 MiB of read buffers per band being merged, + 24 per pair of its bands |
 //! | sharded clusters task | 24 per pair, + about 40 per document that has a duplicate |
 
+//!
+//! # Speed
+//! The MinHash inner loop is picked at compile time: with AVX2 or AVX-512 enabled
+//! (`-C target-cpu=x86-64-v3` or `native`) it runs on 32-bit halves and vectorises, which makes signatures
+//! about 2.5x faster than the portable x86-64 build (see `bench/RESULTS.md`). Results are identical.
+
 #![deny(missing_docs)]
 
 mod buckets;
