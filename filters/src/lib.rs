@@ -1,1 +1,3 @@
 //! tria-filters
+
+pub mod lang;
