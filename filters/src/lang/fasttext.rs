@@ -781,6 +781,94 @@ impl FastText {
         Ok(ft)
     }
 
+    /// Assemble a model from its parts (the trainer's output).
+    pub(crate) fn from_parts(
+        args: Args,
+        dict: Dictionary,
+        input: Matrix,
+        output: Matrix,
+    ) -> FastText {
+        let mut ft = FastText {
+            args,
+            version: VERSION,
+            dict,
+            input,
+            output,
+            tree: Vec::new(),
+        };
+        if ft.args.loss == Loss::HierarchicalSoftmax {
+            ft.build_tree();
+        }
+        ft
+    }
+
+    /// The model in the reference file format (`.bin`, or `.ftz` when the input is quantized).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        let a = &self.args;
+        for v in [
+            MAGIC,
+            VERSION,
+            a.dim,
+            a.ws,
+            a.epoch,
+            a.min_count,
+            a.neg,
+            a.word_ngrams,
+        ] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [
+            a.loss as i32,
+            a.model,
+            a.bucket,
+            a.minn,
+            a.maxn,
+            a.lr_update_rate,
+        ] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&a.t.to_le_bytes());
+        let d = &self.dict;
+        for v in [d.entries.len() as i32, d.nwords, d.nlabels] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&d.ntokens.to_le_bytes());
+        b.extend_from_slice(&d.pruneidx_size.to_le_bytes());
+        for e in &d.entries {
+            b.extend_from_slice(&e.word);
+            b.push(0);
+            b.extend_from_slice(&e.count.to_le_bytes());
+            b.push(e.kind as u8);
+        }
+        if d.pruneidx_size > 0 {
+            let mut pairs: Vec<(&i32, &i32)> = d.pruneidx.iter().collect();
+            pairs.sort();
+            for (k, v) in pairs {
+                b.extend_from_slice(&k.to_le_bytes());
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let quant_input = matches!(self.input, Matrix::Quant { .. });
+        b.push(quant_input as u8);
+        write_matrix(&mut b, &self.input);
+        let qout = matches!(self.output, Matrix::Quant { .. });
+        b.push(qout as u8);
+        write_matrix(&mut b, &self.output);
+        b
+    }
+
+    /// Write the model to `path` (through a temporary file renamed into place).
+    pub fn save(&self, path: &Path) -> Result<(), LangError> {
+        let io = |e| LangError::Io {
+            path: path.display().to_string(),
+            source: e,
+        };
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, self.to_bytes()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
     fn build_tree(&mut self) {
         let osz = self.dict.nlabels();
         let counts: Vec<i64> = self.dict.entries[self.dict.nwords()..]
@@ -821,6 +909,12 @@ impl FastText {
     /// File-format version read from the header.
     pub fn version(&self) -> i32 {
         self.version
+    }
+
+    /// Was the model trained by tria on normalised text (`TrainConfig::normalize`)?
+    pub fn expects_normalized_text(&self) -> bool {
+        let w = super::train::NORMALIZE_MARKER.as_bytes();
+        self.dict.id(w, hash(w)) >= 0
     }
 
     /// The header hyper-parameters.
@@ -877,14 +971,22 @@ impl FastText {
     /// Full probability vector over labels for input rows `feats` (softmax / one-vs-all; for
     /// hierarchical softmax the product of the branch probabilities of each leaf).
     pub fn probabilities(&self, feats: &[i32], scratch: &mut Scratch) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.probabilities_into(feats, scratch, &mut out);
+        out
+    }
+
+    /// [`FastText::probabilities`] into a reused buffer.
+    pub fn probabilities_into(&self, feats: &[i32], scratch: &mut Scratch, probs: &mut Vec<f32>) {
         let n = self.dict.nlabels();
+        probs.clear();
+        probs.resize(n, 0.0);
         if feats.is_empty() {
-            return vec![0.0; n];
+            return;
         }
         self.hidden(feats, scratch);
         match self.args.loss {
             Loss::HierarchicalSoftmax => {
-                let mut probs = vec![0.0f32; n];
                 let mut stack = vec![(2 * n - 2, 1.0f32)];
                 while let Some((node, p)) = stack.pop() {
                     let t = self.tree[node];
@@ -897,11 +999,10 @@ impl FastText {
                     stack.push((t.left as usize, p * (1.0 - f)));
                     stack.push((t.right as usize, p * f));
                 }
-                probs
             }
             _ => {
                 self.compute_output(scratch);
-                scratch.output.clone()
+                probs.copy_from_slice(&scratch.output);
             }
         }
     }
@@ -1012,6 +1113,45 @@ impl FastText {
             heap,
             hidden,
         );
+    }
+}
+
+fn write_pq(b: &mut Vec<u8>, pq: &ProductQuantizer) {
+    for v in [pq.dim, pq.nsubq, pq.dsub, pq.lastdsub] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    for c in &pq.centroids {
+        b.extend_from_slice(&c.to_le_bytes());
+    }
+}
+
+fn write_matrix(b: &mut Vec<u8>, m: &Matrix) {
+    match m {
+        Matrix::Dense { m, n, data } => {
+            b.extend_from_slice(&(*m as i64).to_le_bytes());
+            b.extend_from_slice(&(*n as i64).to_le_bytes());
+            for v in data {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        Matrix::Quant {
+            m,
+            n,
+            codes,
+            pq,
+            norms,
+        } => {
+            b.push(norms.is_some() as u8);
+            b.extend_from_slice(&(*m as i64).to_le_bytes());
+            b.extend_from_slice(&(*n as i64).to_le_bytes());
+            b.extend_from_slice(&(codes.len() as i32).to_le_bytes());
+            b.extend_from_slice(codes);
+            write_pq(b, pq);
+            if let Some((nc, npq)) = norms {
+                b.extend_from_slice(nc);
+                write_pq(b, npq);
+            }
+        }
     }
 }
 
