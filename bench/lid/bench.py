@@ -10,7 +10,9 @@ Each backend is run by the `lid` example of tria-filters (`lid eval MODEL DIR [P
 pinned to one core with `taskset -c 0`; sentences/s is the evaluator's own count over that run
 (prediction only, one thread) and memory is the process's maximum RSS from /usr/bin/time.
 
-Usage: bench/lid/bench.py [--quick]   (--quick: builtin and lid.176 only)
+Usage: bench/lid/bench.py [--quick] [BACKEND...]
+  --quick: no lingua (builtin, lid.176, whatlang). BACKEND names (builtin, lid.176, whatlang,
+  lingua, lingua-low) re-run only those and reuse the others' results from bench/work/lid.
 Writes bench/work/lid/*.json and prints Markdown tables for bench/RESULTS.md.
 """
 import glob, json, os, re, subprocess, sys
@@ -54,22 +56,32 @@ def run(model, data, permille, tag):
         print(p.stderr[-2000:], file=sys.stderr)
         raise SystemExit(f"{tag} failed")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1))
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", p.stderr).group(1))
+    system = float(re.search(r"System time \(seconds\): ([\d.]+)", p.stderr).group(1))
     with open(js) as f:
         r = json.load(f)
     r["max_rss_mib"] = rss / 1024
+    r["cpu_seconds"] = user + system
+    # Lines per CPU-second of the whole process (model loading included): robust to other load
+    # on the machine, unlike the evaluator's wall-clock figure.
+    r["sentences_per_cpu_second"] = r["lines"] / max(user + system, 1e-9)
     return r
 
 
 def main():
     quick = "--quick" in sys.argv
+    only = [a for a in sys.argv[1:] if not a.startswith("--")]
     os.makedirs(WORK, exist_ok=True)
     feats = "whatlang" if quick else "whatlang,lingua"
+    env = dict(os.environ, CARGO_TARGET_DIR=TARGET)
     subprocess.run(["cargo", "build", "-q", "--release", "-p", "tria-filters", "--example", "lid",
-                    "--features", feats], cwd=ROOT, check=True)
+                    "--features", feats], cwd=ROOT, check=True, env=env)
     backends = ["builtin", os.path.join(SHARED, "lid.176.ftz"), "whatlang"]
     if not quick:
         backends += ["lingua", "lingua-low"]
     names = {b: ("lid.176" if b.endswith("lid.176.ftz") else b) for b in backends}
+    if only:  # re-run some backends, reuse the other results of an earlier run
+        backends = [b for b in backends if names[b] in only] + [b for b in backends if names[b] not in only]
     sets = [("held-out", os.path.join(SHARED, "data", "lid"), 50)]
     ldir, n = lingua_sentences()
     if n:
@@ -78,8 +90,15 @@ def main():
     for sname, d, pm in sets:
         for b in backends:
             tag = f"{sname}.{names[b]}"
+            old = os.path.join(WORK, f"{tag}.full.json")
+            if only and names[b] not in only and os.path.exists(old):
+                with open(old) as f:
+                    results[(sname, names[b])] = json.load(f)
+                continue
             print(f"running {tag} ...", file=sys.stderr)
             results[(sname, names[b])] = run(b, d, pm, tag)
+            with open(old, "w") as f:
+                json.dump(results[(sname, names[b])], f)
     for sname, _, _ in sets:
         cols = [names[b] for b in backends]
         print(f"\n### {sname}: accuracy % per label\n")
@@ -98,7 +117,9 @@ def main():
             row.append(f"{100 * g['accuracy']:.2f}" if g else "-")
         print("| {hr,sh} | " + " | ".join(row) + " |")
         print("| macro | " + " | ".join(f"{100 * results[(sname, c)]['macro_accuracy']:.2f}" for c in cols) + " |")
-        print("| sentences/s (1 core) | " + " | ".join(
+        print("| sentences per CPU-second (1 core, load included) | " + " | ".join(
+            f"{results[(sname, c)]['sentences_per_cpu_second']:.0f}" for c in cols) + " |")
+        print("| sentences/s wall clock (shared machine) | " + " | ".join(
             f"{results[(sname, c)]['sentences_per_second']:.0f}" for c in cols) + " |")
         print("| max RSS MiB | " + " | ".join(f"{results[(sname, c)]['max_rss_mib']:.0f}" for c in cols) + " |")
     with open(os.path.join(WORK, "summary.json"), "w") as f:

@@ -38,7 +38,10 @@ def main():
     lines = test_lines()
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", "/work/target-lid")
-    subprocess.run(["cargo", "build", "-q", "--release", "-p", "tria-filters", "--example", "lid"],
+    # LID_FEATURES: build with the same features as bench.py (e.g. "whatlang,lingua") so the two
+    # scripts share one binary.
+    feats = ["--features", env["LID_FEATURES"]] if env.get("LID_FEATURES") else []
+    subprocess.run(["cargo", "build", "-q", "--release", "-p", "tria-filters", "--example", "lid"] + feats,
                    cwd=ROOT, check=True, env=env)
     exe = os.path.join(env["CARGO_TARGET_DIR"], "release", "examples", "lid")
     inp = "".join(l + "\n" for l in lines).encode("utf-8")

@@ -65,6 +65,11 @@ fn main() {
             )
             .expect("predict");
         }
+        Some("norm") => {
+            for line in std::io::stdin().lock().lines() {
+                println!("{}", tria_filters::lang::normalize(&line.expect("utf8")));
+            }
+        }
         Some("thresholds") => {
             // lid thresholds DIR PERMILLE: per-language minimum scores for the builtin model
             let id = LangId::builtin().expect("builtin");

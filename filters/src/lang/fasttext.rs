@@ -507,6 +507,9 @@ pub struct FastText {
     pub(crate) input: Matrix,
     pub(crate) output: Matrix,
     tree: Vec<Node>,
+    /// The quantized input matrix decoded to `f32` rows (each value is exactly what the
+    /// reference adds: `norm * centroid`), for speed; `None` for dense or very large matrices.
+    decoded: Option<Vec<f32>>,
 }
 
 struct Reader<'a> {
@@ -767,18 +770,7 @@ impl FastText {
                 output.rows()
             )));
         }
-        let mut ft = FastText {
-            args,
-            version,
-            dict,
-            input,
-            output,
-            tree: Vec::new(),
-        };
-        if ft.args.loss == Loss::HierarchicalSoftmax {
-            ft.build_tree();
-        }
-        Ok(ft)
+        Ok(FastText::assemble(args, version, dict, input, output))
     }
 
     /// Assemble a model from its parts (the trainer's output).
@@ -788,13 +780,35 @@ impl FastText {
         input: Matrix,
         output: Matrix,
     ) -> FastText {
+        FastText::assemble(args, VERSION, dict, input, output)
+    }
+
+    fn assemble(
+        args: Args,
+        version: i32,
+        dict: Dictionary,
+        input: Matrix,
+        output: Matrix,
+    ) -> FastText {
+        // Decode quantized inputs (up to 64 Mi values) once, for speed.
+        let decoded = match &input {
+            Matrix::Quant { m, n, .. } if m * n <= 64 << 20 => {
+                let mut d = vec![0.0f32; m * n];
+                for (r, row) in d.chunks_exact_mut(*n).enumerate() {
+                    input.add_row(row, r);
+                }
+                Some(d)
+            }
+            _ => None,
+        };
         let mut ft = FastText {
             args,
-            version: VERSION,
+            version,
             dict,
             input,
             output,
             tree: Vec::new(),
+            decoded,
         };
         if ft.args.loss == Loss::HierarchicalSoftmax {
             ft.build_tree();
@@ -959,8 +973,17 @@ impl FastText {
         let dim = self.args.dim as usize;
         scratch.hidden.clear();
         scratch.hidden.resize(dim, 0.0);
-        for &f in feats {
-            self.input.add_row(&mut scratch.hidden, f as usize);
+        if let Some(d) = &self.decoded {
+            for &f in feats {
+                let row = &d[f as usize * dim..(f as usize + 1) * dim];
+                for (h, v) in scratch.hidden.iter_mut().zip(row) {
+                    *h += *v;
+                }
+            }
+        } else {
+            for &f in feats {
+                self.input.add_row(&mut scratch.hidden, f as usize);
+            }
         }
         let inv = (1.0f64 / feats.len() as f64) as f32;
         for h in &mut scratch.hidden {

@@ -168,9 +168,10 @@ impl LangId {
             Backend::Builtin => Ok(LangId::builtin()?),
             Backend::FastText(path) => {
                 let model = FastText::load(path)?;
+                let norm = model.expects_normalized_text();
                 Ok(LangId::from_fasttext(
                     model,
-                    false,
+                    norm,
                     path.display().to_string(),
                 ))
             }

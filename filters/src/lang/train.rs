@@ -67,16 +67,16 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             dim: 16,
-            epochs: 5,
+            epochs: 8,
             lr: 0.5,
             minn: 2,
             maxn: 4,
             word_ngrams: 1,
-            bucket: 400_000,
-            min_count: 5,
+            bucket: 200_000,
+            min_count: 10,
             valid_permille: 50,
-            balance_floor: 20_000,
-            balance_cap: 60_000,
+            balance_floor: 30_000,
+            balance_cap: 0,
             max_per_class: 0,
             seed: 13,
             normalize: true,
@@ -294,6 +294,15 @@ pub fn train_corpus(
             kind: EntryKind::Word,
         })
         .collect();
+    if cfg.normalize {
+        // Marks the model as expecting normalised text; `normalize` never produces it (it turns
+        // `_` into a space), and it is an unused word to the reference fastText.
+        entries.push(Entry {
+            word: NORMALIZE_MARKER.as_bytes().to_vec(),
+            count: 0,
+            kind: EntryKind::Word,
+        });
+    }
     let mut labels: Vec<(usize, &str, usize)> = train
         .iter()
         .enumerate()
@@ -610,6 +619,7 @@ mod tests {
         let cfg = small_config();
         let (model, report) = train_corpus(&corpus, &cfg).unwrap();
         assert_eq!(model.nlabels(), 8);
+        assert!(model.expects_normalized_text());
         let valid: usize = report.valid_lines.iter().map(|v| v.1).sum();
         assert!(valid > 8 * 40, "valid split too small: {valid}");
         // Eight classes, three of them close Iberian Romance languages: chance is 12.5 %.
@@ -626,6 +636,7 @@ mod tests {
             &corpus,
             &TrainConfig {
                 seed: 14,
+                epochs: 1,
                 ..cfg.clone()
             },
         )
@@ -673,6 +684,7 @@ mod tests {
                 ..small_config()
             };
             let (model, _) = train_corpus(&corpus, &cfg).unwrap();
+            assert!(!model.expects_normalized_text());
             let path = dir.join(if quantize { "m.ftz" } else { "m.bin" });
             model.save(&path).unwrap();
             let script = format!(
