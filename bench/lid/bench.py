@@ -68,6 +68,18 @@ def run(model, data, permille, tag):
     return r
 
 
+def predict_rss(model, lines_file):
+    """Max RSS (MiB) of `lid predict MODEL` over a small mixed-language input: the backend's own
+    memory (model + runtime), without the evaluator's in-memory corpus."""
+    with open(lines_file, "rb") as f:
+        p = subprocess.run(["/usr/bin/time", "-v", EXE, "predict", model, "1"], stdin=f,
+                           capture_output=True)
+    if p.returncode != 0:
+        raise SystemExit(f"predict {model} failed")
+    err = p.stderr.decode()
+    return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1)) / 1024
+
+
 def main():
     quick = "--quick" in sys.argv
     only = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -99,6 +111,13 @@ def main():
             results[(sname, names[b])] = run(b, d, pm, tag)
             with open(old, "w") as f:
                 json.dump(results[(sname, names[b])], f)
+    # A mixed input for the memory figure: every 16th lingua test sentence (all languages).
+    mixed = os.path.join(WORK, "mixed-2000.txt")
+    with open(mixed, "w") as g:
+        for path in sorted(glob.glob(os.path.join(ldir, "*.txt"))):
+            with open(path) as f:
+                g.writelines(l for i, l in enumerate(f) if i % 16 == 0)
+    rss = {names[b]: predict_rss(b, mixed) for b in backends}
     for sname, _, _ in sets:
         cols = [names[b] for b in backends]
         print(f"\n### {sname}: accuracy % per label\n")
@@ -121,7 +140,9 @@ def main():
             f"{results[(sname, c)]['sentences_per_cpu_second']:.0f}" for c in cols) + " |")
         print("| sentences/s wall clock (shared machine) | " + " | ".join(
             f"{results[(sname, c)]['sentences_per_second']:.0f}" for c in cols) + " |")
-        print("| max RSS MiB | " + " | ".join(f"{results[(sname, c)]['max_rss_mib']:.0f}" for c in cols) + " |")
+        print("| max RSS MiB, eval (corpus in memory) | " + " | ".join(
+            f"{results[(sname, c)]['max_rss_mib']:.0f}" for c in cols) + " |")
+        print("| max RSS MiB, predict 2,000 mixed lines | " + " | ".join(f"{rss[c]:.0f}" for c in cols) + " |")
     with open(os.path.join(WORK, "summary.json"), "w") as f:
         json.dump({f"{k[0]}.{k[1]}": v for k, v in results.items()}, f, indent=1)
 

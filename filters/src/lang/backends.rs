@@ -6,7 +6,7 @@ use super::Lang;
 #[cfg(feature = "lingua")]
 use super::id::LangId;
 
-/// whatlang's probabilities: the detected language gets its confidence, `other` the rest.
+/// whatlang's scores: the detected language gets its confidence, nothing else is scored.
 #[cfg(feature = "whatlang")]
 pub(crate) fn whatlang_scores(line: &str, s: &mut [f32; 36]) {
     use std::sync::OnceLock;
@@ -20,10 +20,11 @@ pub(crate) fn whatlang_scores(line: &str, s: &mut [f32; 36]) {
         whatlang::Detector::with_allowlist(langs)
     });
     match det.detect(line) {
+        // whatlang picks one of its languages and gives a confidence (often low on short
+        // lines); the pick is its answer, so it stays the top label whatever the confidence.
         Some(info) => {
-            let c = info.confidence() as f32;
+            let c = (info.confidence() as f32).max(1e-6);
             s[Lang::from_model_label(info.lang().code()).index()] += c;
-            s[Lang::Other.index()] += 1.0 - c;
         }
         None => s[Lang::Other.index()] = 1.0,
     }
