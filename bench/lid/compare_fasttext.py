@@ -28,6 +28,13 @@ def test_lines():
     return lines
 
 def main():
+    try:
+        import fasttext  # noqa: F401
+    except ImportError:
+        venv_py = os.path.join(ROOT, "bench", ".venv-lid", "bin", "python")
+        if not os.path.exists(venv_py):
+            subprocess.run([os.path.join(ROOT, "bench", "lid", "setup.sh")], check=True)
+        os.execv(venv_py, [venv_py] + sys.argv)
     ap = argparse.ArgumentParser()
     ap.add_argument("model", nargs="?", default=os.path.join(ROOT, "..", "shared", "lid.176.ftz"))
     ap.add_argument("--k", type=int, default=3)
