@@ -511,6 +511,18 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "lingua")]
+    #[test]
+    fn lingua_backends_map_onto_tria_labels() {
+        for b in [Backend::Lingua, Backend::LinguaLow] {
+            let id = LangId::new(&b).unwrap();
+            let text = "El Consell de Govern ha aprovat avui el projecte de llei de pressupostos.";
+            assert_eq!(id.predict(text, 1)[0].0, Lang::Ca, "{b:?}");
+            let nb = "Regjeringen la i dag fram forslaget til statsbudsjett for neste år.";
+            assert_eq!(id.predict(nb, 1)[0].0, Lang::No, "{b:?}");
+        }
+    }
+
     #[cfg(feature = "whatlang")]
     #[test]
     fn whatlang_backend_maps_onto_tria_labels() {
