@@ -1,0 +1,90 @@
+//! Development driver for `tria_filters::lang` until the `tria lid` CLI wires it in.
+//!
+//! `lid raw MODEL K < lines`: reference-style fastText predictions (`label\tprob` pairs).
+//! `lid train DATA_DIR OUT [CONFIG.json]`: train a model, print the report as JSON.
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use tria_filters::lang::{Backend, LangId, fasttext::FastText, train};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("raw") => {
+            let model = FastText::load(Path::new(&args[2])).expect("model");
+            let k: usize = args.get(3).map(|s| s.parse().expect("k")).unwrap_or(1);
+            let mut scratch = Default::default();
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            for line in std::io::stdin().lock().lines() {
+                let line = line.expect("utf8");
+                let p = model.predict(&line, k, 0.0, &mut scratch);
+                let parts: Vec<String> = p
+                    .iter()
+                    .map(|(pr, i)| format!("{}\t{:.6}", model.label(*i), pr))
+                    .collect();
+                writeln!(out, "{}", parts.join("\t")).expect("write");
+            }
+        }
+        Some("train") => {
+            let cfg: train::TrainConfig = match args.get(4) {
+                Some(p) => serde_json::from_str(&std::fs::read_to_string(p).expect("config"))
+                    .expect("json"),
+                None => Default::default(),
+            };
+            let (model, report) = train::train_dir(Path::new(&args[2]), &cfg).expect("train");
+            model.save(Path::new(&args[3])).expect("save");
+            println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+        }
+        Some("eval") => {
+            // lid eval MODEL DIR [valid_permille] [JSON]; MODEL `norm:PATH` forces normalisation
+            let id = match args[2].strip_prefix("norm:") {
+                Some(p) => LangId::from_fasttext(
+                    FastText::load(Path::new(p)).expect("model"),
+                    true,
+                    p.into(),
+                ),
+                None => LangId::new(&Backend::parse(&args[2])).expect("model"),
+            };
+            let split = args.get(4).map(|s| s.parse().expect("permille"));
+            let r = tria_filters::lang::eval_dir(&id, Path::new(&args[3]), split).expect("eval");
+            print!("{}", r.to_text());
+            if let Some(j) = args.get(5) {
+                std::fs::write(j, serde_json::to_string_pretty(&r).expect("json")).expect("write");
+            }
+        }
+        Some("predict") => {
+            // lid predict MODEL K < lines
+            let id = LangId::new(&Backend::parse(&args[2])).expect("model");
+            let k = args.get(3).map(|s| s.parse().expect("k")).unwrap_or(1);
+            tria_filters::lang::predict_lines(
+                &id,
+                std::io::stdin().lock(),
+                std::io::stdout().lock(),
+                k,
+                "<stdin>",
+            )
+            .expect("predict");
+        }
+        Some("norm") => {
+            for line in std::io::stdin().lock().lines() {
+                println!("{}", tria_filters::lang::normalize(&line.expect("utf8")));
+            }
+        }
+        Some("thresholds") => {
+            // lid thresholds DIR PERMILLE: per-language minimum scores for the builtin model
+            let id = LangId::builtin().expect("builtin");
+            let mut corpus = train::read_corpus(Path::new(&args[2])).expect("data");
+            let pm: u32 = args[3].parse().expect("permille");
+            for (_, lines) in &mut corpus {
+                lines.retain(|l| train::is_validation_line(l, pm));
+            }
+            for (l, t) in tria_filters::lang::stage::derive_min_scores(&id, &corpus) {
+                println!(
+                    "    (Lang::{}, {t:.2}),",
+                    l.code()[..1].to_uppercase() + &l.code()[1..]
+                );
+            }
+        }
+        _ => eprintln!("usage: lid raw MODEL K | lid train DIR OUT [CONFIG.json]"),
+    }
+}

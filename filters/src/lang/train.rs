@@ -1,0 +1,762 @@
+//! Supervised training of fastText-format language-ID models, and product quantization to `.ftz`.
+//!
+//! The trainer is fastText's supervised model (average of word and character n-gram embeddings,
+//! linear softmax over labels, SGD with a linearly decaying learning rate) with three changes:
+//! - **Deterministic**: one thread, a seeded SplitMix64 generator for initialisation and for the
+//!   per-epoch shuffle, so the same data, config and seed give a byte-identical model file. (The
+//!   reference's Hogwild threads race; ours do not exist.)
+//! - **Class balancing**: every epoch, a class with fewer than `balance_floor` training lines is
+//!   repeated (cycling through its lines) up to that many examples, so small classes (et, sl, sr,
+//!   oc, ga) get as many updates as they need without duplicating data on disk.
+//! - **Held-out split by content hash**: a line is in the validation split when the FNV-1a hash of
+//!   its bytes falls below `valid_permille`; the split does not depend on file order and is the same
+//!   one [`is_validation_line`] gives to the evaluator.
+//!
+//! Text is passed through [`super::normalize`] before training when `normalize` is set; the
+//! built-in model is trained that way and the predictor applies the same normalisation.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::LangError;
+use super::fasttext::{
+    Args, Dictionary, EOS, Entry, EntryKind, FastText, KSUB, LABEL_PREFIX, Loss, Matrix,
+    ProductQuantizer, Scratch,
+};
+
+/// Hyper-parameters of [`train_dir`]. The defaults are those of the built-in model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Embedding dimension.
+    pub dim: usize,
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Initial learning rate (decays linearly to 0).
+    pub lr: f32,
+    /// Shortest character n-gram.
+    pub minn: usize,
+    /// Longest character n-gram.
+    pub maxn: usize,
+    /// Word n-gram length (1 = words only).
+    pub word_ngrams: usize,
+    /// Hash buckets for character and word n-grams.
+    pub bucket: usize,
+    /// A word enters the vocabulary after this many occurrences.
+    pub min_count: u64,
+    /// Lines per thousand held out for validation (by content hash).
+    pub valid_permille: u32,
+    /// Classes with fewer training lines are repeated up to this many examples per epoch.
+    pub balance_floor: usize,
+    /// Classes with more training lines contribute a fresh random subset of this many examples
+    /// per epoch (0 = all lines every epoch), so a huge class (`other`) does not dominate.
+    pub balance_cap: usize,
+    /// At most this many training lines per class (first lines of the file); 0 = no cap.
+    pub max_per_class: usize,
+    /// Seed of initialisation and shuffling.
+    pub seed: u64,
+    /// Apply [`super::normalize`] to every line.
+    pub normalize: bool,
+    /// Product-quantize the input matrix (`.ftz`), 2 dimensions per sub-quantizer.
+    pub quantize: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            dim: 16,
+            epochs: 8,
+            lr: 0.5,
+            minn: 2,
+            maxn: 4,
+            word_ngrams: 1,
+            bucket: 200_000,
+            min_count: 10,
+            valid_permille: 50,
+            balance_floor: 30_000,
+            balance_cap: 0,
+            max_per_class: 0,
+            seed: 13,
+            normalize: true,
+            quantize: true,
+        }
+    }
+}
+
+/// What [`train_dir`] did.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Training lines per label (before balancing).
+    pub train_lines: Vec<(String, usize)>,
+    /// Validation lines per label.
+    pub valid_lines: Vec<(String, usize)>,
+    /// Vocabulary size (words).
+    pub words: usize,
+    /// Validation accuracy of the final (quantized if asked) model, over all lines.
+    pub valid_accuracy: f64,
+    /// Examples seen per epoch after balancing.
+    pub examples_per_epoch: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Vocabulary word that marks a model trained on [`super::normalize`]d text.
+pub const NORMALIZE_MARKER: &str = "__tria_normalize__";
+
+/// Is `line` in the held-out validation split for `valid_permille`?
+pub fn is_validation_line(line: &str, valid_permille: u32) -> bool {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in line.as_bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // Mix the high bits in: FNV's low bits are weak.
+    (splitmix(h) % 1000) < valid_permille as u64
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        splitmix(self.0.wrapping_sub(0x9e37_79b9_7f4a_7c15))
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn uniform(&mut self, a: f32) -> f32 {
+        let u = (self.next() >> 40) as f32 / (1u64 << 24) as f32;
+        (2.0 * u - 1.0) * a
+    }
+}
+
+/// A labelled data set read from a directory: `(label, lines)` sorted by label.
+pub type Corpus = Vec<(String, Vec<String>)>;
+
+/// Read `<label>.txt` files of `dir` (and `extra/<label>.<anything>.txt` if present), one line per
+/// example, skipping empty lines. Labels are the file stems.
+pub fn read_corpus(dir: &Path) -> Result<Corpus, LangError> {
+    let io = |p: &Path, e| LangError::Io {
+        path: p.display().to_string(),
+        source: e,
+    };
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    let mut add_dir = |d: &Path, extra: bool| -> Result<(), LangError> {
+        let rd = match std::fs::read_dir(d) {
+            Ok(rd) => rd,
+            Err(e) if extra && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(d, e)),
+        };
+        for ent in rd {
+            let p = ent.map_err(|e| io(d, e))?.path();
+            let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some(stem) = name.strip_suffix(".txt") else {
+                continue;
+            };
+            let label = if extra {
+                stem.split('.').next().unwrap_or(stem)
+            } else {
+                stem
+            };
+            if label.is_empty() || label.contains(char::is_whitespace) || label.contains('.') {
+                continue;
+            }
+            files.push((label.to_string(), p));
+        }
+        Ok(())
+    };
+    add_dir(dir, false)?;
+    add_dir(&dir.join("extra"), true)?;
+    files.sort();
+    if files.is_empty() {
+        return Err(LangError::Data {
+            path: dir.display().to_string(),
+            reason: "no <label>.txt files".into(),
+        });
+    }
+    let mut corpus: Corpus = Vec::new();
+    for (label, path) in files {
+        let text = std::fs::read(&path).map_err(|e| io(&path, e))?;
+        let text = String::from_utf8(text).map_err(|e| LangError::Data {
+            path: path.display().to_string(),
+            reason: format!("not UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+        })?;
+        let lines = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from);
+        match corpus.last_mut() {
+            Some((l, v)) if *l == label => v.extend(lines),
+            _ => corpus.push((label, lines.collect())),
+        }
+    }
+    Ok(corpus)
+}
+
+/// Split a corpus into (train, validation) by [`is_validation_line`].
+pub fn split_corpus(corpus: &Corpus, valid_permille: u32) -> (Corpus, Corpus) {
+    let mut train = Vec::new();
+    let mut valid = Vec::new();
+    for (label, lines) in corpus {
+        let (v, t): (Vec<String>, Vec<String>) = lines
+            .iter()
+            .cloned()
+            .partition(|l| is_validation_line(l, valid_permille));
+        train.push((label.clone(), t));
+        valid.push((label.clone(), v));
+    }
+    (train, valid)
+}
+
+/// Train a model from a directory of `<label>.txt` files and return it with a report. This is
+/// the whole of `tria lid train --data DIR --out MODEL` except writing the file
+/// ([`FastText::save`]).
+pub fn train_dir(dir: &Path, cfg: &TrainConfig) -> Result<(FastText, TrainReport), LangError> {
+    let corpus = read_corpus(dir)?;
+    train_corpus(&corpus, cfg)
+}
+
+/// [`train_dir`] over a corpus already in memory.
+pub fn train_corpus(
+    corpus: &Corpus,
+    cfg: &TrainConfig,
+) -> Result<(FastText, TrainReport), LangError> {
+    let started = std::time::Instant::now();
+    if cfg.dim == 0 || cfg.epochs == 0 || cfg.minn > cfg.maxn || cfg.bucket > i32::MAX as usize {
+        return Err(LangError::Config(
+            "dim and epochs must be > 0, minn <= maxn".into(),
+        ));
+    }
+    let prep = |l: &str| {
+        if cfg.normalize {
+            super::normalize(l)
+        } else {
+            l.to_string()
+        }
+    };
+    let (train, valid) = split_corpus(corpus, cfg.valid_permille);
+    let mut train: Vec<(String, Vec<String>)> = train
+        .into_iter()
+        .map(|(l, v)| {
+            let take = if cfg.max_per_class > 0 {
+                cfg.max_per_class
+            } else {
+                v.len()
+            };
+            (l, v.iter().take(take).map(|s| prep(s)).collect())
+        })
+        .collect();
+    train.retain(|(_, v)| !v.is_empty());
+    if train.len() < 2 {
+        return Err(LangError::Config(
+            "training needs at least two non-empty labels".into(),
+        ));
+    }
+
+    // Dictionary: words by count (ties by bytes), then labels by count (ties by name).
+    let mut counts: HashMap<&str, u64> = HashMap::new();
+    let mut ntokens: i64 = 0;
+    for (_, lines) in &train {
+        for l in lines {
+            for w in l
+                .split([' ', '\t', '\r', '\x0b', '\x0c', '\0'])
+                .filter(|w| !w.is_empty())
+            {
+                *counts.entry(w).or_insert(0) += 1;
+                ntokens += 1;
+            }
+            ntokens += 1;
+        }
+    }
+    let nlines: u64 = train.iter().map(|(_, v)| v.len() as u64).sum();
+    let mut words: Vec<(&str, u64)> = counts
+        .into_iter()
+        .filter(|(w, c)| *c >= cfg.min_count && !w.starts_with(LABEL_PREFIX) && *w != EOS)
+        .collect();
+    words.push((EOS, nlines));
+    words.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut entries: Vec<Entry> = words
+        .iter()
+        .map(|(w, c)| Entry {
+            word: w.as_bytes().to_vec(),
+            count: *c as i64,
+            kind: EntryKind::Word,
+        })
+        .collect();
+    if cfg.normalize {
+        // Marks the model as expecting normalised text; `normalize` never produces it (it turns
+        // `_` into a space), and it is an unused word to the reference fastText.
+        entries.push(Entry {
+            word: NORMALIZE_MARKER.as_bytes().to_vec(),
+            count: 0,
+            kind: EntryKind::Word,
+        });
+    }
+    let mut labels: Vec<(usize, &str, usize)> = train
+        .iter()
+        .enumerate()
+        .map(|(i, (l, v))| (i, l.as_str(), v.len()))
+        .collect();
+    labels.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(b.1)));
+    // Class index in `train` -> label row.
+    let mut label_row = vec![0usize; train.len()];
+    for (row, (i, l, n)) in labels.iter().enumerate() {
+        label_row[*i] = row;
+        entries.push(Entry {
+            word: format!("{LABEL_PREFIX}{l}").into_bytes(),
+            count: *n as i64,
+            kind: EntryKind::Label,
+        });
+    }
+    let args = Args {
+        dim: cfg.dim as i32,
+        ws: 5,
+        epoch: cfg.epochs as i32,
+        min_count: cfg.min_count as i32,
+        neg: 5,
+        word_ngrams: cfg.word_ngrams as i32,
+        loss: Loss::Softmax,
+        model: 3,
+        bucket: cfg.bucket as i32,
+        minn: cfg.minn as i32,
+        maxn: cfg.maxn as i32,
+        lr_update_rate: 100,
+        t: 1e-4,
+    };
+    let dict = Dictionary::new(entries, ntokens, None, &args);
+    let nwords = dict.nwords();
+    let nlabels = dict.nlabels();
+    let dim = cfg.dim;
+    let rows = nwords + cfg.bucket;
+
+    let mut rng = Rng(cfg.seed);
+    let mut wi: Vec<f32> = (0..rows * dim)
+        .map(|_| rng.uniform(1.0 / dim as f32))
+        .collect();
+    let mut touched = vec![false; rows];
+    let mut wo = vec![0.0f32; nlabels * dim];
+
+    // Balanced epochs: (class, line) pairs, rebuilt every epoch.
+    let per_class: Vec<usize> = train
+        .iter()
+        .map(|(_, lines)| {
+            if cfg.balance_cap > 0 && lines.len() > cfg.balance_cap {
+                cfg.balance_cap
+            } else {
+                lines.len().max(cfg.balance_floor)
+            }
+        })
+        .collect();
+    let epoch_len: usize = per_class.iter().sum();
+    let total = (epoch_len * cfg.epochs) as f64;
+    let mut seen = 0usize;
+    let mut scratch = Scratch::default();
+    let mut feats = Vec::new();
+    let mut hidden = vec![0.0f32; dim];
+    let mut grad = vec![0.0f32; dim];
+    let mut out = vec![0.0f32; nlabels];
+    let mut order: Vec<(u32, u32)> = Vec::with_capacity(epoch_len);
+    let mut perm: Vec<u32> = Vec::new();
+    for _ in 0..cfg.epochs {
+        order.clear();
+        for (c, (_, lines)) in train.iter().enumerate() {
+            let want = per_class[c];
+            if want >= lines.len() {
+                order.extend((0..want).map(|j| (c as u32, (j % lines.len()) as u32)));
+            } else {
+                // A fresh random subset of a large class.
+                perm.clear();
+                perm.extend(0..lines.len() as u32);
+                for i in 0..want {
+                    let j = i + rng.below(lines.len() - i);
+                    perm.swap(i, j);
+                }
+                order.extend(perm[..want].iter().map(|&j| (c as u32, j)));
+            }
+        }
+        for i in (1..order.len()).rev() {
+            let j = rng.below(i + 1);
+            order.swap(i, j);
+        }
+        for &(c, j) in &order {
+            let lr = cfg.lr * (1.0 - seen as f64 / total) as f32;
+            seen += 1;
+            let line = &train[c as usize].1[j as usize];
+            dict.line_features(line.as_bytes(), true, &mut feats, &mut scratch);
+            if feats.is_empty() {
+                continue;
+            }
+            hidden.iter_mut().for_each(|h| *h = 0.0);
+            for &f in &feats {
+                let row = &wi[f as usize * dim..(f as usize + 1) * dim];
+                hidden.iter_mut().zip(row).for_each(|(h, r)| *h += r);
+            }
+            let inv = 1.0 / feats.len() as f32;
+            hidden.iter_mut().for_each(|h| *h *= inv);
+            let mut max = f32::NEG_INFINITY;
+            for (k, o) in out.iter_mut().enumerate() {
+                let row = &wo[k * dim..(k + 1) * dim];
+                *o = row.iter().zip(&hidden).map(|(a, b)| a * b).sum();
+                max = max.max(*o);
+            }
+            let mut z = 0.0;
+            out.iter_mut().for_each(|o| {
+                *o = (*o - max).exp();
+                z += *o;
+            });
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            let target = label_row[c as usize];
+            for (k, o) in out.iter().enumerate() {
+                let p = o / z;
+                let alpha = lr * (if k == target { 1.0 } else { 0.0 } - p);
+                let row = &mut wo[k * dim..(k + 1) * dim];
+                for d in 0..dim {
+                    grad[d] += alpha * row[d];
+                    row[d] += alpha * hidden[d];
+                }
+            }
+            grad.iter_mut().for_each(|g| *g *= inv);
+            for &f in &feats {
+                touched[f as usize] = true;
+                let row = &mut wi[f as usize * dim..(f as usize + 1) * dim];
+                row.iter_mut().zip(&grad).for_each(|(r, g)| *r += g);
+            }
+        }
+    }
+    // Rows never seen in training keep their random initialisation: zero them so unseen n-grams
+    // add nothing at prediction time (and quantization spends no centroids on noise).
+    for (r, t) in touched.iter().enumerate() {
+        if !t {
+            wi[r * dim..(r + 1) * dim].iter_mut().for_each(|x| *x = 0.0);
+        }
+    }
+    let input = if cfg.quantize {
+        quantize(&wi, rows, dim, &touched, cfg.seed)
+    } else {
+        Matrix::Dense {
+            m: rows,
+            n: dim,
+            data: wi,
+        }
+    };
+    let output = Matrix::Dense {
+        m: nlabels,
+        n: dim,
+        data: wo,
+    };
+    let model = FastText::from_parts(args, dict, input, output);
+
+    // Validation accuracy.
+    let mut correct = 0usize;
+    let mut n = 0usize;
+    for (label, lines) in &valid {
+        for l in lines {
+            let p = model.predict(&prep(l), 1, 0.0, &mut scratch);
+            n += 1;
+            if p.first().is_some_and(|&(_, i)| model.label(i) == *label) {
+                correct += 1;
+            }
+        }
+    }
+    let report = TrainReport {
+        train_lines: train.iter().map(|(l, v)| (l.clone(), v.len())).collect(),
+        valid_lines: valid.iter().map(|(l, v)| (l.clone(), v.len())).collect(),
+        words: nwords,
+        valid_accuracy: if n == 0 {
+            0.0
+        } else {
+            correct as f64 / n as f64
+        },
+        examples_per_epoch: epoch_len,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((model, report))
+}
+
+/// Product-quantize `rows x dim` values with 2 dimensions per sub-quantizer and 256 centroids each,
+/// k-means (25 Lloyd iterations) on up to 65,536 rows sampled among the `touched` ones.
+fn quantize(data: &[f32], rows: usize, dim: usize, touched: &[bool], seed: u64) -> Matrix {
+    let dsub = 2.min(dim);
+    let nsubq = dim.div_ceil(dsub);
+    let lastdsub = dim - (nsubq - 1) * dsub;
+    let mut rng = Rng(seed ^ 0x5157);
+    let mut sample: Vec<usize> = (0..rows).filter(|&r| touched[r]).collect();
+    if sample.is_empty() {
+        sample = (0..rows.min(KSUB)).collect();
+    }
+    for i in (1..sample.len()).rev() {
+        let j = rng.below(i + 1);
+        sample.swap(i, j);
+    }
+    sample.truncate(KSUB * KSUB);
+    let mut centroids = vec![0.0f32; dim * KSUB];
+    let mut codes = vec![0u8; rows * nsubq];
+    for m in 0..nsubq {
+        let d = if m + 1 == nsubq { lastdsub } else { dsub };
+        let off = m * dsub;
+        let base = m * KSUB * dsub;
+        let cent = &mut centroids[base..base + KSUB * d];
+        let pts: Vec<f32> = sample
+            .iter()
+            .flat_map(|&r| data[r * dim + off..r * dim + off + d].iter().copied())
+            .collect();
+        let np = sample.len();
+        // Initialise with distinct sample points (cycling when there are fewer than 256).
+        for k in 0..KSUB {
+            let p = k % np;
+            cent[k * d..(k + 1) * d].copy_from_slice(&pts[p * d..(p + 1) * d]);
+        }
+        let mut assign = vec![0u8; np];
+        for _ in 0..25 {
+            for p in 0..np {
+                assign[p] = nearest(cent, &pts[p * d..(p + 1) * d], d);
+            }
+            let mut sums = vec![0.0f64; KSUB * d];
+            let mut cnt = vec![0usize; KSUB];
+            for p in 0..np {
+                let k = assign[p] as usize;
+                cnt[k] += 1;
+                for t in 0..d {
+                    sums[k * d + t] += pts[p * d + t] as f64;
+                }
+            }
+            for k in 0..KSUB {
+                if cnt[k] > 0 {
+                    for t in 0..d {
+                        cent[k * d + t] = (sums[k * d + t] / cnt[k] as f64) as f32;
+                    }
+                } else {
+                    // Empty cluster: restart it at a random point.
+                    let p = rng.below(np);
+                    cent[k * d..(k + 1) * d].copy_from_slice(&pts[p * d..(p + 1) * d]);
+                }
+            }
+        }
+        for r in 0..rows {
+            codes[r * nsubq + m] = nearest(cent, &data[r * dim + off..r * dim + off + d], d);
+        }
+    }
+    let pq = ProductQuantizer {
+        dim: dim as i32,
+        nsubq: nsubq as i32,
+        dsub: dsub as i32,
+        lastdsub: lastdsub as i32,
+        centroids,
+    };
+    Matrix::Quant {
+        m: rows,
+        n: dim,
+        codes,
+        pq,
+        norms: None,
+    }
+}
+
+fn nearest(cent: &[f32], x: &[f32], d: usize) -> u8 {
+    let mut best = 0usize;
+    let mut bd = f32::INFINITY;
+    for k in 0..KSUB {
+        let c = &cent[k * d..(k + 1) * d];
+        let dist: f32 = c.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum();
+        if dist < bd {
+            bd = dist;
+            best = k;
+        }
+    }
+    best as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::LangId;
+
+    fn sample_corpus(per_class: usize) -> Option<Corpus> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/lid");
+        if !dir.exists() {
+            eprintln!("SKIP: {} is absent", dir.display());
+            return None;
+        }
+        let mut c = Vec::new();
+        for l in ["ca", "es", "gl", "pt", "eu", "en", "ru", "sk"] {
+            let text = std::fs::read_to_string(dir.join(format!("{l}.txt"))).unwrap();
+            c.push((
+                l.to_string(),
+                text.lines().take(per_class).map(String::from).collect(),
+            ));
+        }
+        Some(c)
+    }
+
+    fn small_config() -> TrainConfig {
+        TrainConfig {
+            dim: 16,
+            epochs: 4,
+            bucket: 20_000,
+            min_count: 2,
+            valid_permille: 100,
+            balance_floor: 0,
+            ..TrainConfig::default()
+        }
+    }
+
+    #[test]
+    fn small_model_learns_held_out_lines_and_is_deterministic() {
+        let Some(corpus) = sample_corpus(700) else {
+            return;
+        };
+        let cfg = small_config();
+        let (model, report) = train_corpus(&corpus, &cfg).unwrap();
+        assert_eq!(model.nlabels(), 8);
+        assert!(model.expects_normalized_text());
+        let valid: usize = report.valid_lines.iter().map(|v| v.1).sum();
+        assert!(valid > 8 * 40, "valid split too small: {valid}");
+        // Eight classes, three of them close Iberian Romance languages: chance is 12.5 %.
+        assert!(
+            report.valid_accuracy > 0.85,
+            "held-out accuracy {}",
+            report.valid_accuracy
+        );
+        // Same data, config and seed: the same bytes.
+        let (again, _) = train_corpus(&corpus, &cfg).unwrap();
+        assert_eq!(model.to_bytes(), again.to_bytes());
+        // A different seed gives a different model.
+        let (other, _) = train_corpus(
+            &corpus,
+            &TrainConfig {
+                seed: 14,
+                epochs: 1,
+                ..cfg.clone()
+            },
+        )
+        .unwrap();
+        assert_ne!(model.to_bytes(), other.to_bytes());
+        // The written file reads back to the same predictions.
+        let back = FastText::from_bytes(&model.to_bytes(), "mem").unwrap();
+        let id = LangId::from_fasttext(back, true, "small".into());
+        assert_eq!(
+            id.predict("Bon dia, com estàs? Avui fa molt de sol.", 1)[0].0,
+            crate::lang::Lang::Ca
+        );
+        assert_eq!(
+            id.predict("Kaixo, zer moduz zaude gaur goizean?", 1)[0].0,
+            crate::lang::Lang::Eu
+        );
+    }
+
+    #[test]
+    fn reference_fasttext_loads_our_models() {
+        let ok = std::process::Command::new("python3")
+            .args(["-c", "import fasttext"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!("SKIP: python3 cannot import fasttext (pip install fasttext-wheel)");
+            return;
+        }
+        let Some(corpus) = sample_corpus(300) else {
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("tria-lid-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lines = [
+            "bon dia a tothom",
+            "kaixo zer moduz",
+            "good morning everyone",
+            "добрый день",
+        ];
+        for quantize in [false, true] {
+            let cfg = TrainConfig {
+                quantize,
+                normalize: false,
+                epochs: 2,
+                ..small_config()
+            };
+            let (model, _) = train_corpus(&corpus, &cfg).unwrap();
+            assert!(!model.expects_normalized_text());
+            let path = dir.join(if quantize { "m.ftz" } else { "m.bin" });
+            model.save(&path).unwrap();
+            let script = format!(
+                "import fasttext\nm = fasttext.load_model({:?})\nfor l in {:?}:\n    \
+                 for p, lab in m.f.predict(l + '\\n', 2, 0.0, 'strict'):\n        \
+                 print(lab[9:], '%.6f' % p)\n",
+                path.display().to_string(),
+                lines
+            );
+            let out = std::process::Command::new("python3")
+                .args(["-c", &script])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let got = String::from_utf8(out.stdout).unwrap();
+            let mut want = String::new();
+            let mut sc = Scratch::default();
+            for l in lines {
+                for (p, i) in model.predict(l, 2, 0.0, &mut sc) {
+                    want += &format!("{} {p:.6}\n", model.label(i));
+                }
+            }
+            let got: Vec<(&str, f64)> = got
+                .lines()
+                .map(|l| {
+                    l.split_once(' ')
+                        .map(|(a, b)| (a, b.parse().unwrap()))
+                        .unwrap()
+                })
+                .collect();
+            let want: Vec<(&str, f64)> = want
+                .lines()
+                .map(|l| {
+                    l.split_once(' ')
+                        .map(|(a, b)| (a, b.parse().unwrap()))
+                        .unwrap()
+                })
+                .collect();
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.0, w.0, "quantize={quantize}");
+                assert!(
+                    (g.1 - w.1).abs() < 1e-4,
+                    "quantize={quantize}: {g:?} vs {w:?}"
+                );
+            }
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn split_is_by_content_and_rejects_empty_dirs() {
+        let a = is_validation_line("una frase qualsevol", 500);
+        assert_eq!(a, is_validation_line("una frase qualsevol", 500));
+        let n = (0..10_000)
+            .filter(|i| is_validation_line(&format!("line {i}"), 50))
+            .count();
+        assert!((350..650).contains(&n), "{n} of 10,000 in a 5 % split");
+        let dir = std::env::temp_dir().join(format!("tria-lid-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = read_corpus(&dir).unwrap_err();
+        assert!(err.to_string().contains("no <label>.txt"), "{err}");
+        std::fs::write(dir.join("ca.txt"), b"bon dia\n\xff\xfe\n").unwrap();
+        let err = read_corpus(&dir).unwrap_err();
+        assert!(
+            err.to_string().contains("ca.txt") && err.to_string().contains("UTF-8"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
