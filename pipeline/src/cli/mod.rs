@@ -12,6 +12,8 @@ use crate::read::{Format, ReadOptions};
 use crate::run::{self, RunError, RunOptions};
 use crate::write::OutputFormat;
 
+mod lid;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "tria",
@@ -30,6 +32,9 @@ pub enum Command {
     Run(RunArgs),
     /// Print documents from any file tria reads or writes.
     Inspect(InspectArgs),
+    /// Language identification: predict, eval, train (35 languages and `other`).
+    #[command(after_help = tria_filters::lang::BUILTIN_ATTRIBUTION)]
+    Lid(lid::LidArgs),
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +119,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(args) => cmd_run(args),
         Command::Inspect(args) => cmd_inspect(args),
+        Command::Lid(args) => lid::cmd_lid(args),
     };
     match result {
         Ok(code) => code,
