@@ -35,6 +35,18 @@ fn main() -> Result<()> {
         .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
         .sum();
 
+    // READ_BENCH_ONLY=gunzip|reader runs one phase (for instruction counts under callgrind).
+    let only = std::env::var("READ_BENCH_ONLY").unwrap_or_default();
+    if only == "reader" {
+        let mut docs = 0u64;
+        for f in &files {
+            docs += read::open(f, None, &ReadOptions::default())?
+                .flatten()
+                .count() as u64;
+        }
+        println!("{{\"docs\": {docs}}}");
+        return Ok(());
+    }
     // 1. Decompression alone, with tria's member-aware inflater.
     let (secs, raw, _) = best_of(|| {
         let mut total = 0u64;
@@ -52,6 +64,9 @@ fn main() -> Result<()> {
         Ok((total, 0))
     })?;
     report("gunzip_only(tria inflater)", secs, compressed, raw, 0);
+    if only == "gunzip" {
+        return Ok(());
+    }
 
     // 2. Decompression alone with flate2's MultiGzDecoder, as a second reference.
     let (secs2, raw2, _) = best_of(|| {

@@ -125,6 +125,34 @@ impl<R: BufRead> Input<R> {
         Ok(out.len() - start)
     }
 
+    /// The bytes available without consuming them (empty at the end of the stream).
+    pub fn peek(&mut self) -> io::Result<&[u8]> {
+        if self.pending_pos < self.pending.len() {
+            return Ok(&self.pending[self.pending_pos..]);
+        }
+        loop {
+            match self.inner.fill_buf() {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                _ => break,
+            }
+        }
+        self.inner.fill_buf()
+    }
+
+    /// Consumes `n` bytes of what [`Input::peek`] returned.
+    pub fn consume(&mut self, n: usize) {
+        if self.pending_pos < self.pending.len() {
+            self.pending_pos += n;
+            if self.pending_pos >= self.pending.len() {
+                self.pending.clear();
+                self.pending_pos = 0;
+            }
+        } else {
+            self.inner.consume(n);
+        }
+        self.pos += n as u64;
+    }
+
     /// Appends up to `n` bytes to `out`; returns how many, fewer only at the end of the stream.
     pub fn read_n(&mut self, n: u64, out: &mut Vec<u8>) -> io::Result<u64> {
         let mut left = n;
@@ -184,6 +212,14 @@ pub fn is_version_line(line: &[u8]) -> bool {
         && l.starts_with(b"WARC/")
         && l[5].is_ascii_digit()
         && l[5..].iter().all(|b| b.is_ascii_digit() || *b == b'.')
+}
+
+/// A header name or value: trimmed, decoded lossily only when it is not UTF-8.
+fn field(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.trim().to_string(),
+        Err(_) => String::from_utf8_lossy(bytes).trim().to_string(),
+    }
 }
 
 fn trim_eol(line: &[u8]) -> &[u8] {
@@ -346,8 +382,8 @@ impl<R: BufRead> WarcParser<R> {
                     detail: format!("header line without ':' at offset {at}"),
                 };
             };
-            let name = String::from_utf8_lossy(&l[..colon]).trim().to_string();
-            let value = String::from_utf8_lossy(&l[colon + 1..]).trim().to_string();
+            let name = field(&l[..colon]);
+            let value = field(&l[colon + 1..]);
             headers.push((name, value));
         }
         if lf_only {
@@ -413,7 +449,15 @@ impl<R: BufRead> WarcParser<R> {
             };
         }
 
-        // Check the boundary: blank line(s), then a version line or the end.
+        match self.clean_boundary() {
+            Ok(true) => {
+                record.block = block;
+                return Next::Record(record);
+            }
+            Ok(false) => {}
+            Err(e) => return self.fatal(offset, e),
+        }
+        // Check the boundary line by line: blank line(s), then a version line or the end.
         let mut tail = Vec::new();
         let mut blanks = 0;
         let boundary_ok = loop {
@@ -479,6 +523,36 @@ impl<R: BufRead> WarcParser<R> {
         trim_trailing_blank_lines(&mut block);
         record.block = block;
         Next::Record(record)
+    }
+}
+
+impl<R: BufRead> WarcParser<R> {
+    /// The fast path after a block: consumes the separator when the bytes are exactly what a
+    /// well-formed file has (`\r\n\r\n` or `\n\n`, then `WARC/` or the end) and returns true;
+    /// otherwise consumes nothing and returns false, leaving the slow path to decide.
+    fn clean_boundary(&mut self) -> io::Result<bool> {
+        let mut sep = [0u8; 4];
+        let mut n = 0;
+        while n < 4 {
+            let buf = self.input.peek()?;
+            match buf.first() {
+                Some(&b) if b == b'\r' || b == b'\n' => {
+                    sep[n] = b;
+                    n += 1;
+                    self.input.consume(1);
+                }
+                _ => break,
+            }
+        }
+        let sep_ok = matches!(&sep[..n], b"\r\n\r\n" | b"\n\n");
+        let next = self.input.peek()?;
+        let next_ok = next.is_empty()
+            || (next.len() > 5 && next.starts_with(b"WARC/") && next[5].is_ascii_digit());
+        if (sep_ok || (n == 0 && next.is_empty())) && next_ok {
+            return Ok(true);
+        }
+        self.input.unread(&sep[..n]);
+        Ok(false)
     }
 }
 
