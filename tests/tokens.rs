@@ -625,3 +625,44 @@ fn pipeline_with_token_output_partitioned_by_lang() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("tokenizer"));
 }
+
+#[test]
+fn memory_budget_prunes_and_bad_flags_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = d.join("a.jsonl");
+    write_jsonl(&a, &lang_docs(400, 5));
+    let tok = d.join("t.json");
+    run_ok(
+        tria()
+            .args(["tokenizer", "train", "-q", "--model", "byte-level"])
+            .args(["--vocab-size", "300", "--memory-budget", "2KiB"])
+            .arg("--input")
+            .arg(&a)
+            .arg("--out")
+            .arg(&tok),
+    );
+    let r: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("t.report.json")).unwrap()).unwrap();
+    assert!(r["prunes"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["distinct_words"].as_u64().unwrap() * 48 <= 2048, "{r}");
+    Encoder::from_file(&tok).unwrap();
+
+    for bad in [
+        vec!["--lang-weights", "eu"],
+        vec!["--memory-budget", "lots"],
+        vec!["--vocab-size", "10"],
+    ] {
+        let o = tria()
+            .args(["tokenizer", "train", "--vocab-size", "300"])
+            .args(&bad)
+            .arg("--input")
+            .arg(&a)
+            .arg("--out")
+            .arg(d.join("x.json"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(!d.join("x.json").exists());
+    }
+}
