@@ -624,6 +624,21 @@ fn pipeline_with_token_output_partitioned_by_lang() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("tokenizer"));
+    // The tokenizer inside the output dir could be cleared as a leftover: refused.
+    fs::write(
+        &p,
+        "[input]\npaths = [\"in/*.jsonl\"]\n[output]\nkind = \"tokens\"\ntokenizer = \"tok.json\"\n",
+    )
+    .unwrap();
+    let o = tria()
+        .args(["run"])
+        .arg(&p)
+        .arg("-o")
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("inside the output dir"));
 }
 
 #[test]

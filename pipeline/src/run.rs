@@ -179,6 +179,16 @@ pub fn plan(config: PipelineConfig) -> Result<Plan, ConfigError> {
             let path = config.resolve(t);
             let enc = tria_tokenizer::Encoder::from_file(&path)
                 .map_err(|e| err(format!("[output] tokenizer: {e}")))?;
+            // A rerun clears leftovers below the output dir: the tokenizer must not live there.
+            if let (Ok(tp), Ok(od)) = (path.canonicalize(), out_dir.canonicalize()) {
+                if tp.starts_with(&od) {
+                    return Err(err(format!(
+                        "[output] tokenizer `{}` is inside the output dir `{}`; keep it outside",
+                        path.display(),
+                        out_dir.display()
+                    )));
+                }
+            }
             if let Some(i) = inputs
                 .iter()
                 .find(|i| i.rel == "report" || i.rel == "manifest")
