@@ -106,6 +106,30 @@ pub struct OutputConfig {
     /// Write dropped documents of every stage to `out/_rejects/<stage>/...` with their reason.
     #[serde(default)]
     pub rejects: bool,
+    /// `documents` (the default) or `tokens`: one Megatron shard per input file
+    /// (`<rel>.bin/.idx/.json`) encoded with `tokenizer`.
+    #[serde(default, skip_serializing_if = "OutputKind::is_documents")]
+    pub kind: OutputKind,
+    /// The `tokenizer.json` for `kind = "tokens"`, relative to the pipeline file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<String>,
+}
+
+/// What a pipeline writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+    /// Documents as JSONL.zst, JSONL or Parquet.
+    #[default]
+    Documents,
+    /// Token shards (Megatron `.bin/.idx` plus tria's sidecar `.json`).
+    Tokens,
+}
+
+impl OutputKind {
+    pub fn is_documents(&self) -> bool {
+        *self == OutputKind::Documents
+    }
 }
 
 fn default_level() -> i32 {
@@ -120,6 +144,8 @@ impl Default for OutputConfig {
             level: default_level(),
             partition_by: None,
             rejects: false,
+            kind: OutputKind::Documents,
+            tokenizer: None,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod read;
 pub mod report;
 pub mod run;
 pub mod stages;
+pub mod tokens;
 pub mod write;
 
 pub use document::{Document, Origin, Stage, Verdict};

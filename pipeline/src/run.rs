@@ -4,6 +4,7 @@
 //! Output layout under `[output] dir`:
 //! ```text
 //! <rel>.jsonl.zst                 one output per input file, named after it
+//! <rel>.bin/.idx/.json            instead, with `[output] kind = "tokens"`: a Megatron shard
 //! <partition>/<rel>.jsonl.zst     with `partition_by`
 //! _rejects/<stage>/<rel>.jsonl.zst  dropped documents with their reason, when asked
 //! .tria/done/<rel>.json           completion marker: the file's statistics
@@ -21,7 +22,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, PipelineConfig};
+use crate::config::{ConfigError, OutputKind, PipelineConfig};
 use crate::document::{Document, Stage, Verdict};
 use crate::read::{self, Format};
 use crate::report::{Failure, FileStats, RunReport, StageStats, Timings};
@@ -57,6 +58,8 @@ pub struct Plan {
     pub inputs: Vec<InputFile>,
     pub out_dir: PathBuf,
     stages: Vec<Box<dyn Stage>>,
+    /// The tokenizer of `[output] kind = "tokens"`.
+    encoder: Option<tria_tokenizer::Encoder>,
 }
 
 fn has_glob(s: &str) -> bool {
@@ -171,6 +174,46 @@ pub fn plan(config: PipelineConfig) -> Result<Plan, ConfigError> {
             ))
         })?;
 
+    let encoder = match (config.output.kind, &config.output.tokenizer) {
+        (OutputKind::Tokens, Some(t)) => {
+            let path = config.resolve(t);
+            let enc = tria_tokenizer::Encoder::from_file(&path)
+                .map_err(|e| err(format!("[output] tokenizer: {e}")))?;
+            // A rerun clears leftovers below the output dir: the tokenizer must not live there.
+            if let (Ok(tp), Ok(od)) = (path.canonicalize(), out_dir.canonicalize()) {
+                if tp.starts_with(&od) {
+                    return Err(err(format!(
+                        "[output] tokenizer `{}` is inside the output dir `{}`; keep it outside",
+                        path.display(),
+                        out_dir.display()
+                    )));
+                }
+            }
+            if let Some(i) = inputs
+                .iter()
+                .find(|i| i.rel == "report" || i.rel == "manifest")
+            {
+                return Err(err(format!(
+                    "[input] `{}`: its shard sidecar `{}.json` would be the run's own; rename it",
+                    i.path.display(),
+                    i.rel
+                )));
+            }
+            Some(enc)
+        }
+        (OutputKind::Tokens, None) => {
+            return Err(err(
+                "[output] kind = \"tokens\" needs `tokenizer = \"path/to/tokenizer.json\"`".into(),
+            ));
+        }
+        (OutputKind::Documents, Some(_)) => {
+            return Err(err(
+                "[output] tokenizer is set but kind is not \"tokens\"".into()
+            ));
+        }
+        (OutputKind::Documents, None) => None,
+    };
+
     let mut stages = Vec::new();
     for s in &config.stages {
         stages.push(crate::stages::build(s).map_err(|e| err(format!("stage `{}`: {e}", s.name)))?);
@@ -180,6 +223,7 @@ pub fn plan(config: PipelineConfig) -> Result<Plan, ConfigError> {
         inputs,
         out_dir,
         stages,
+        encoder,
     })
 }
 
@@ -230,11 +274,39 @@ impl Plan {
             .join(format!("{}.json", input.rel))
     }
 
+    /// The main output file names of an input (relative to its directory).
+    fn main_names(&self, input: &InputFile) -> Vec<String> {
+        match self.config.output.kind {
+            OutputKind::Documents => vec![format!(
+                "{}.{}",
+                input.rel,
+                self.config.output.format.extension()
+            )],
+            OutputKind::Tokens => ["bin", "idx", "json"]
+                .map(|e| format!("{}.{e}", input.rel))
+                .to_vec(),
+        }
+    }
+
+    /// The main output path (for token shards: the prefix, without `.bin/.idx/.json`).
     fn output_path(&self, input: &InputFile, partition: Option<&str>) -> PathBuf {
-        let name = format!("{}.{}", input.rel, self.config.output.format.extension());
+        let name = match self.config.output.kind {
+            OutputKind::Documents => {
+                format!("{}.{}", input.rel, self.config.output.format.extension())
+            }
+            OutputKind::Tokens => input.rel.clone(),
+        };
         match partition {
             Some(p) => self.out_dir.join(p).join(name),
             None => self.out_dir.join(name),
+        }
+    }
+
+    /// What decides the output bytes: the configuration, and the tokenizer's content.
+    fn fingerprint(&self) -> String {
+        match &self.encoder {
+            None => self.config.fingerprint(),
+            Some(e) => format!("{}-{}", self.config.fingerprint(), e.hash()),
         }
     }
 
@@ -260,7 +332,7 @@ impl Plan {
     fn manifest(&self) -> Manifest {
         Manifest {
             tria_version: env!("CARGO_PKG_VERSION").to_string(),
-            fingerprint: self.config.fingerprint(),
+            fingerprint: self.fingerprint(),
             command: std::env::args().collect(),
             config: serde_json::to_value(&self.config).expect("config serialises"),
             inputs: self.inputs.clone(),
@@ -424,26 +496,57 @@ fn partition_name(v: Option<&serde_json::Value>) -> String {
     }
 }
 
+/// A main output: documents, or a token shard.
+enum MainWriter {
+    Docs(DocWriter),
+    Tokens(tria_tokenizer::ShardWriter),
+}
+
 /// The open outputs of one input file.
 struct Outputs<'a> {
     plan: &'a Plan,
     input: &'a InputFile,
-    main: BTreeMap<Option<String>, DocWriter>,
+    main: BTreeMap<Option<String>, MainWriter>,
     rejects: BTreeMap<String, DocWriter>,
 }
 
 impl<'a> Outputs<'a> {
-    fn writer(&mut self, partition: Option<String>) -> std::io::Result<&mut DocWriter> {
+    fn writer(&mut self, partition: Option<String>) -> std::io::Result<&mut MainWriter> {
         if !self.main.contains_key(&partition) {
             let path = self.plan.output_path(self.input, partition.as_deref());
-            let w = DocWriter::create(
-                &path,
-                self.plan.config.output.format,
-                self.plan.config.output.level,
-            )?;
+            let w = match &self.plan.encoder {
+                None => MainWriter::Docs(DocWriter::create(
+                    &path,
+                    self.plan.config.output.format,
+                    self.plan.config.output.level,
+                )?),
+                Some(enc) => {
+                    if let Some(dir) = path.parent() {
+                        fs::create_dir_all(dir)?;
+                    }
+                    MainWriter::Tokens(
+                        tria_tokenizer::ShardWriter::create(&path, enc.shard_meta())
+                            .map_err(std::io::Error::other)?,
+                    )
+                }
+            };
             self.main.insert(partition.clone(), w);
         }
         Ok(self.main.get_mut(&partition).expect("inserted above"))
+    }
+
+    /// Writes a kept document (encoded, for token shards).
+    fn write(&mut self, partition: Option<String>, doc: &Document) -> std::io::Result<()> {
+        let encoder = self.plan.encoder.as_ref();
+        match self.writer(partition)? {
+            MainWriter::Docs(w) => w.write(doc, None),
+            MainWriter::Tokens(w) => {
+                let enc = encoder.expect("token shards have an encoder");
+                let ids = enc.encode(&doc.text).map_err(std::io::Error::other)?;
+                w.add_document(&ids, doc.lang().unwrap_or(""), doc.text.len() as u64)
+                    .map_err(std::io::Error::other)
+            }
+        }
     }
 
     fn reject(&mut self, stage: &str, doc: &Document, reason: &str) -> std::io::Result<()> {
@@ -476,11 +579,20 @@ impl<'a> Outputs<'a> {
                 .to_string()
         };
         for (part, w) in std::mem::take(&mut self.main) {
-            w.commit()?;
-            names.push(rel(
-                self.plan.output_path(self.input, part.as_deref()),
-                &self.plan.out_dir,
-            ));
+            let path = self.plan.output_path(self.input, part.as_deref());
+            match w {
+                MainWriter::Docs(w) => {
+                    w.commit()?;
+                    names.push(rel(path, &self.plan.out_dir));
+                }
+                MainWriter::Tokens(w) => {
+                    w.finish().map_err(std::io::Error::other)?;
+                    let (bin, idx, json) = tria_tokenizer::shard_paths(&path);
+                    for p in [bin, idx, json] {
+                        names.push(rel(p, &self.plan.out_dir));
+                    }
+                }
+            }
         }
         for (stage, w) in std::mem::take(&mut self.rejects) {
             w.commit()?;
@@ -501,13 +613,21 @@ fn clear_leftovers(plan: &Plan, input: &InputFile) {
     let pattern_base = glob::Pattern::escape(&plan.out_dir.to_string_lossy());
     let escaped = glob::Pattern::escape(&name);
     let mut patterns = vec![
-        format!("{pattern_base}/{escaped}{TMP_SUFFIX}"),
         format!("{pattern_base}/_rejects/*/{escaped}"),
         format!("{pattern_base}/_rejects/*/{escaped}{TMP_SUFFIX}"),
     ];
-    if plan.config.output.partition_by.is_some() {
-        patterns.push(format!("{pattern_base}/*/{escaped}"));
-        patterns.push(format!("{pattern_base}/*/{escaped}{TMP_SUFFIX}"));
+    // Token shards are written under `<name>.tmp` by the shard writer.
+    let tmp = match plan.config.output.kind {
+        OutputKind::Documents => TMP_SUFFIX,
+        OutputKind::Tokens => ".tmp",
+    };
+    for main in plan.main_names(input) {
+        let escaped = glob::Pattern::escape(&main);
+        patterns.push(format!("{pattern_base}/{escaped}{tmp}"));
+        if plan.config.output.partition_by.is_some() {
+            patterns.push(format!("{pattern_base}/*/{escaped}"));
+            patterns.push(format!("{pattern_base}/*/{escaped}{tmp}"));
+        }
     }
     let opts = glob::MatchOptions {
         require_literal_separator: true,
@@ -624,11 +744,7 @@ fn process_file(plan: &Plan, input: &InputFile, progress: &Progress) -> Result<F
             }
             let t = Instant::now();
             let part = partition_by.map(|k| partition_name(doc.meta.get(k)));
-            outputs
-                .writer(part)
-                .map_err(io_err)?
-                .write(&doc, None)
-                .map_err(io_err)?;
+            outputs.write(part, &doc).map_err(io_err)?;
             write_s += t.elapsed().as_secs_f64();
         }
         t_read = Instant::now();

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod tokens;
+
 use crate::config::{ConfigError, PipelineConfig};
 use crate::read::{Format, ReadOptions};
 use crate::run::{self, RunError, RunOptions};
@@ -35,6 +37,14 @@ pub enum Command {
     /// Language identification: predict, eval, train (35 languages and `other`).
     #[command(after_help = tria_filters::lang::BUILTIN_ATTRIBUTION)]
     Lid(lid::LidArgs),
+    /// Train a tokenizer (BPE, HF tokenizer.json).
+    #[command(subcommand)]
+    Tokenizer(tokens::TokenizerCommand),
+    /// Encode documents into a Megatron token shard (PREFIX.bin/.idx + sidecar).
+    Tokenize(tokens::TokenizeArgs),
+    /// Inspect or merge Megatron token shards.
+    #[command(subcommand)]
+    Shards(tokens::ShardsCommand),
 }
 
 #[derive(Args, Debug)]
@@ -120,6 +130,9 @@ pub fn main() -> i32 {
         Command::Run(args) => cmd_run(args),
         Command::Inspect(args) => cmd_inspect(args),
         Command::Lid(args) => lid::cmd_lid(args),
+        Command::Tokenizer(cmd) => tokens::cmd_tokenizer(cmd),
+        Command::Tokenize(args) => tokens::cmd_tokenize(args),
+        Command::Shards(cmd) => tokens::cmd_shards(cmd),
     };
     match result {
         Ok(code) => code,
