@@ -12,6 +12,8 @@ use crate::read::{Format, ReadOptions};
 use crate::run::{self, RunError, RunOptions};
 use crate::write::OutputFormat;
 
+mod filters;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "tria",
@@ -30,6 +32,8 @@ pub enum Command {
     Run(RunArgs),
     /// Print documents from any file tria reads or writes.
     Inspect(InspectArgs),
+    /// Quality filters: calibrate per-language thresholds, summarise a tag-only run.
+    Filters(filters::FiltersArgs),
 }
 
 #[derive(Args, Debug)]
@@ -66,6 +70,10 @@ pub struct RunArgs {
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Measure only: every quality stage runs with `tag_only = true` (statistics into `attrs`,
+    /// nothing dropped); summarise the output with `tria filters stats`.
+    #[arg(long)]
+    pub tag_only: bool,
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +122,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(args) => cmd_run(args),
         Command::Inspect(args) => cmd_inspect(args),
+        Command::Filters(args) => filters::main(args),
     };
     match result {
         Ok(code) => code,
@@ -164,6 +173,9 @@ pub fn run_config(args: &RunArgs) -> Result<PipelineConfig, ConfigError> {
     }
     if let Some(f) = args.output_format {
         config.output.format = f;
+    }
+    if args.tag_only {
+        filters::set_tag_only(&mut config)?;
     }
     Ok(config)
 }
