@@ -421,6 +421,26 @@ fn calibrated_settings_load_in_a_pipeline() {
         "{calibrated}"
     );
 
+    // Sentence-per-line data grouped into pseudo-documents: 400 lines, 8 per document.
+    let grouped = dir.path().join("grouped");
+    let o = run_ok(
+        tria()
+            .args([
+                "filters",
+                "calibrate",
+                "--lang",
+                "ca",
+                "--lines-per-doc",
+                "8",
+            ])
+            .arg("--data")
+            .arg(data.join("ca.txt"))
+            .arg("--out")
+            .arg(&grouped),
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("50 reference documents"));
+    assert!(grouped.join("ca.toml").is_file());
+
     // Usage errors: a language outside the 35, a quantile out of range.
     for bad in [["--lang", "xx"], ["--quantile", "0.7"]] {
         let mut c = tria();

@@ -58,6 +58,13 @@ pub struct CalibrateArgs {
     /// JSONL/Parquet field holding the text.
     #[arg(long, default_value = "text")]
     pub text_field: String,
+    /// For a `.txt` of one sentence per line (as `../shared/data/lid`): N consecutive lines make
+    /// one pseudo-document, so document-level statistics mean something. 1: a line is a document.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lines_per_doc: u32,
+    /// With --lines-per-doc: lines joined by spaces into one paragraph (a line of the document).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lines_per_paragraph: u32,
 }
 
 #[derive(Args, Debug)]
@@ -141,7 +148,18 @@ fn cmd_calibrate(args: CalibrateArgs) -> anyhow::Result<i32> {
         text_field: args.text_field.clone(),
         ..ReadOptions::default()
     };
-    let (docs, sources, skipped) = reference_docs(&args.data, lang, args.format, &opts)?;
+    let (mut docs, sources, skipped) = reference_docs(&args.data, lang, args.format, &opts)?;
+    if args.lines_per_doc > 1 {
+        docs = docs
+            .chunks(args.lines_per_doc as usize)
+            .map(|c| {
+                c.chunks(args.lines_per_paragraph as usize)
+                    .map(|p| p.join(" "))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect();
+    }
     if docs.is_empty() {
         return Err(ConfigError::new(
             args.data.display().to_string(),
@@ -162,6 +180,8 @@ fn cmd_calibrate(args: CalibrateArgs) -> anyhow::Result<i32> {
     let report = json!({
         "lang": lang,
         "quantile": args.quantile,
+        "lines_per_doc": args.lines_per_doc,
+        "lines_per_paragraph": args.lines_per_paragraph,
         "documents": cal.docs,
         "skipped_other_lang": skipped,
         "sources": sources,
