@@ -156,7 +156,12 @@ fn tag_only_run_keeps_every_document_and_records_statistics() {
     let dir = tempfile::tempdir().unwrap();
     let docs = corpus(150, 7);
     write_wet_docs(&dir.path().join("mix.warc.wet.gz"), &docs);
-    let p = pipeline(dir.path(), "mix.warc.wet.gz", "");
+    // Language ID first, keeping only Catalan: under --tag-only it labels and drops nothing.
+    let p = pipeline(
+        dir.path(),
+        "mix.warc.wet.gz",
+        "[[stage]]\nkind = \"lang\"\nkeep = [\"ca\"]\n",
+    );
 
     // The same pipeline without --tag-only drops documents: the flag is what keeps them.
     let real = dir.path().join("real");
@@ -178,6 +183,16 @@ fn tag_only_run_keeps_every_document_and_records_statistics() {
     );
     let out = read_jsonl_zst(&tag.join("mix.jsonl.zst"));
     assert_eq!(out.len(), docs.len());
+    let right = out
+        .iter()
+        .zip(&docs)
+        .filter(|(d, (lang, _))| d["meta"]["lang"] == *lang)
+        .count();
+    assert!(
+        right * 10 >= docs.len() * 8,
+        "{right} of {} labelled right",
+        docs.len()
+    );
     for (d, (_, text)) in out.iter().zip(&docs) {
         // Text untouched (C4 would remove lines when it decides), every stage's statistics there.
         assert_eq!(d["text"].as_str().unwrap(), text);
@@ -197,6 +212,15 @@ fn tag_only_run_keeps_every_document_and_records_statistics() {
     let m = json(&tag.join("manifest.json"));
     for s in m["config"]["stages"].as_array().unwrap() {
         assert_eq!(s["settings"]["tag_only"], true, "{s}");
+    }
+    // Stats over the WET run: one section per language the lang stage found.
+    run_ok(tria().args(["filters", "stats", "-q"]).arg(&tag));
+    let stats = json(&tag.join("filter-stats.json"));
+    for lang in ["ca", "eu", "gl"] {
+        assert!(
+            stats["langs"][lang]["documents"].as_u64().unwrap() >= 40,
+            "{lang}"
+        );
     }
     // A tagged run is another configuration: it cannot land in the real run's directory.
     let o = tria()

@@ -29,23 +29,43 @@ fn quickstart_example_runs() {
             .arg(out.path()),
     );
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("documents: 12 in, 11 out"), "{stderr}");
-    let docs = read_jsonl_zst(&out.path().join("sample.jsonl.zst"));
-    assert_eq!(docs.len(), 11);
-    assert!(docs.iter().any(|d| {
-        d["text"]
-            .as_str()
-            .unwrap()
-            .contains("Euskal Herriko mendietan")
-    }));
-    let rejects = read_jsonl_zst(&out.path().join("_rejects/length/sample.jsonl.zst"));
-    assert_eq!(rejects.len(), 1);
-    assert_eq!(rejects[0]["reason"], "too_few_words");
+    assert!(stderr.contains("documents: 12 in, 9 out"), "{stderr}");
+    // Three paragraphs each of Catalan, Basque and Galician, partitioned by language.
+    for (lang, needle) in [
+        ("ca", "Biblioteca de Catalunya"),
+        ("eu", "Euskal Herriko mendietan"),
+        ("gl", "A costa galega"),
+    ] {
+        let docs = read_jsonl_zst(&out.path().join(lang).join("sample.jsonl.zst"));
+        assert_eq!(docs.len(), 3, "{lang}");
+        assert!(docs.iter().all(|d| d["meta"]["lang"] == lang));
+        assert!(
+            docs.iter()
+                .all(|d| d["attrs"]["lang_score"].as_f64().unwrap() > 0.5)
+        );
+        assert!(
+            docs.iter()
+                .any(|d| d["text"].as_str().unwrap().contains(needle))
+        );
+    }
+    // Spanish and English are not kept; the one-line menu is too short.
+    let lang_rejects = read_jsonl_zst(&out.path().join("_rejects/lang/sample.jsonl.zst"));
+    let mut rejected: Vec<&str> = lang_rejects
+        .iter()
+        .map(|d| d["meta"]["lang"].as_str().unwrap())
+        .collect();
+    rejected.sort();
+    assert_eq!(rejected, ["en", "es"]);
+    let short = read_jsonl_zst(&out.path().join("_rejects/length/sample.jsonl.zst"));
+    assert_eq!(short.len(), 1);
+    assert_eq!(short[0]["reason"], "too_few_words");
     let r = report(out.path());
-    assert_eq!(r["stages"][0]["drops"]["too_few_words"], 1);
+    assert_eq!(r["stages"][0]["drops"]["lang:not_kept"], 2);
+    assert_eq!(r["stages"][1]["drops"]["too_few_words"], 1);
+    assert_eq!(r["languages"]["eu"]["docs"], 3);
     let m: serde_json::Value =
         serde_json::from_slice(&fs::read(out.path().join("manifest.json")).unwrap()).unwrap();
-    let settings = &m["config"]["stages"][0]["settings"];
+    let settings = &m["config"]["stages"][1]["settings"];
     assert_eq!(settings["min_words"], 20);
     let t = settings["thresholds"].as_array().unwrap();
     assert!(

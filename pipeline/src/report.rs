@@ -199,8 +199,8 @@ impl RunReport {
         if !self.read.is_empty() {
             let _ = writeln!(
                 s,
-                "  read: {} records, {} bad records skipped",
-                self.records, skipped
+                "  read: {} documents, {} bad records skipped",
+                self.docs_in, skipped
             );
             for (k, v) in &self.read.0 {
                 let _ = writeln!(s, "    {k}: {v}");

@@ -17,7 +17,7 @@ use tria_filters::quality::calibrate::calibrate;
 use tria_filters::quality::summary::SummaryBuilder;
 use tria_filters::quality::{Bound, FilterKind, LANGUAGES, QualityFilter};
 
-use crate::config::{ConfigError, PipelineConfig, StageConfig};
+use crate::config::{ConfigError, PipelineConfig};
 use crate::document::Document;
 use crate::read::{self, Format, ReadOptions};
 use crate::write::{OutputFormat, TMP_SUFFIX, write_atomic};
@@ -83,8 +83,11 @@ pub fn main(args: FiltersArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// `tria run --tag-only`: sets `tag_only = true` in every quality stage and re-resolves it (the
-/// manifest then records it, so a tagged run and a real one never share an output directory).
+/// `tria run --tag-only`: sets `tag_only = true` in every stage and re-resolves it (the manifest then
+/// records it, so a tagged run and a real one never share an output directory). For the quality
+/// stages that means measure and keep; for language ID (`kind = "lang"`) label every document
+/// (`meta.lang`, `attrs.lang_score`, ...) and drop none for its `keep` list or `min_score`. A stage
+/// kind added later must accept `tag_only` (or be skipped here) to run under `--tag-only`.
 pub fn set_tag_only(config: &mut PipelineConfig) -> Result<(), ConfigError> {
     let PipelineConfig {
         source,
@@ -93,11 +96,10 @@ pub fn set_tag_only(config: &mut PipelineConfig) -> Result<(), ConfigError> {
         ..
     } = config;
     for (i, stage) in stages.iter_mut().enumerate() {
-        if FilterKind::from_name(&stage.kind).is_some() {
-            let mut table = stage.table.clone();
-            table.insert("tag_only".into(), toml::Value::Boolean(true));
-            let (table, settings) = crate::stages::resolve_settings(&stage.kind, table, base_dir)
-                .map_err(|e| {
+        let mut table = stage.table.clone();
+        table.insert("tag_only".into(), toml::Value::Boolean(true));
+        let (table, settings) = crate::stages::resolve_settings(&stage.kind, table, base_dir)
+            .map_err(|e| {
                 ConfigError::new(
                     source.as_str(),
                     format!(
@@ -107,20 +109,11 @@ pub fn set_tag_only(config: &mut PipelineConfig) -> Result<(), ConfigError> {
                     ),
                 )
             })?;
-            stage.table = table;
-            stage.settings = settings;
-        } else {
-            lang_tag_only(stage);
-        }
+        stage.table = table;
+        stage.settings = settings;
     }
     Ok(())
 }
-
-/// Hook for stages that are not quality filters, above all language ID (`kind = "lang"`): its
-/// tag-only meaning is to label every document (`meta.lang`, `attrs` scores) and drop none for its
-/// `keep` list or `min_score`. The `lang` stage decides which key says so; set it here, as
-/// [`set_tag_only`] does for the quality stages. Until then such stages run unchanged.
-fn lang_tag_only(_stage: &mut StageConfig) {}
 
 // ---------------------------------------------------------------------------------------------
 // calibrate

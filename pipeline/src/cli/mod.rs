@@ -13,6 +13,7 @@ use crate::run::{self, RunError, RunOptions};
 use crate::write::OutputFormat;
 
 mod filters;
+mod lid;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,6 +35,9 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Quality filters: calibrate per-language thresholds, summarise a tag-only run.
     Filters(filters::FiltersArgs),
+    /// Language identification: predict, eval, train (35 languages and `other`).
+    #[command(after_help = tria_filters::lang::BUILTIN_ATTRIBUTION)]
+    Lid(lid::LidArgs),
 }
 
 #[derive(Args, Debug)]
@@ -123,6 +127,7 @@ pub fn main() -> i32 {
         Command::Run(args) => cmd_run(args),
         Command::Inspect(args) => cmd_inspect(args),
         Command::Filters(args) => filters::main(args),
+        Command::Lid(args) => lid::cmd_lid(args),
     };
     match result {
         Ok(code) => code,
