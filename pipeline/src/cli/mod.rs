@@ -14,6 +14,7 @@ use crate::read::{Format, ReadOptions};
 use crate::run::{self, RunError, RunOptions};
 use crate::write::OutputFormat;
 
+mod filters;
 mod lid;
 
 #[derive(Parser, Debug)]
@@ -34,6 +35,8 @@ pub enum Command {
     Run(RunArgs),
     /// Print documents from any file tria reads or writes.
     Inspect(InspectArgs),
+    /// Quality filters: calibrate per-language thresholds, summarise a tag-only run.
+    Filters(filters::FiltersArgs),
     /// Language identification: predict, eval, train (35 languages and `other`).
     #[command(after_help = tria_filters::lang::BUILTIN_ATTRIBUTION)]
     Lid(lid::LidArgs),
@@ -81,6 +84,10 @@ pub struct RunArgs {
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Measure only: every quality stage runs with `tag_only = true` (statistics into `attrs`,
+    /// nothing dropped); summarise the output with `tria filters stats`.
+    #[arg(long)]
+    pub tag_only: bool,
 }
 
 #[derive(Args, Debug)]
@@ -129,6 +136,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(args) => cmd_run(args),
         Command::Inspect(args) => cmd_inspect(args),
+        Command::Filters(args) => filters::main(args),
         Command::Lid(args) => lid::cmd_lid(args),
         Command::Tokenizer(cmd) => tokens::cmd_tokenizer(cmd),
         Command::Tokenize(args) => tokens::cmd_tokenize(args),
@@ -183,6 +191,9 @@ pub fn run_config(args: &RunArgs) -> Result<PipelineConfig, ConfigError> {
     }
     if let Some(f) = args.output_format {
         config.output.format = f;
+    }
+    if args.tag_only {
+        filters::set_tag_only(&mut config)?;
     }
     Ok(config)
 }
