@@ -12,6 +12,8 @@ use crate::read::{Format, ReadOptions};
 use crate::run::{self, RunError, RunOptions};
 use crate::write::OutputFormat;
 
+mod eval;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "tria",
@@ -30,6 +32,10 @@ pub enum Command {
     Run(RunArgs),
     /// Print documents from any file tria reads or writes.
     Inspect(InspectArgs),
+    /// Score token shards with a model: loss, perplexity, bits per byte per shard and language.
+    Eval(eval::EvalArgs),
+    /// Train a tiny Llama on token shards and report its held-out loss (data ablations).
+    TrainSmall(eval::TrainSmallArgs),
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +120,8 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(args) => cmd_run(args),
         Command::Inspect(args) => cmd_inspect(args),
+        Command::Eval(args) => eval::cmd_eval(args),
+        Command::TrainSmall(args) => eval::cmd_train_small(args),
     };
     match result {
         Ok(code) => code,
