@@ -6,6 +6,7 @@
 //! `PREFIX.json`, which gives each document's UTF-8 byte count (for bits per byte) and language.
 //! Documents are read in shard order; a document's tokens are the concatenation of its sequences.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -227,6 +228,39 @@ pub struct CachedShard {
     pub format: String,
     pub key: CacheKey,
     pub report: EvalReport,
+    /// The exact bits of every `nll_sum` (`total`, `shard:NAME`, `lang:NAME`): JSON decimals do
+    /// not always parse back to the same f64, and a merged report must not depend on whether a
+    /// shard was reused.
+    pub nll_bits: BTreeMap<String, u64>,
+}
+
+fn nll_entries(r: &mut EvalReport) -> impl Iterator<Item = (String, &mut f64)> {
+    std::iter::once(("total".to_string(), &mut r.total.nll_sum))
+        .chain(
+            r.shards
+                .iter_mut()
+                .map(|(k, m)| (format!("shard:{k}"), &mut m.nll_sum)),
+        )
+        .chain(
+            r.languages
+                .iter_mut()
+                .map(|(k, m)| (format!("lang:{k}"), &mut m.nll_sum)),
+        )
+}
+
+impl CachedShard {
+    /// The cache entry for `report`, computed with `key`.
+    pub fn new(key: CacheKey, mut report: EvalReport) -> CachedShard {
+        let nll_bits = nll_entries(&mut report)
+            .map(|(k, v)| (k, v.to_bits()))
+            .collect();
+        CachedShard {
+            format: CACHE_FORMAT.to_string(),
+            key,
+            report,
+            nll_bits,
+        }
+    }
 }
 
 /// Format tag of [`CachedShard`] files.
@@ -254,6 +288,9 @@ pub fn load_cached(path: &Path, key: &CacheKey, label: &str) -> Option<EvalRepor
         return None;
     }
     let mut report = cached.report;
+    for (k, v) in nll_entries(&mut report) {
+        *v = f64::from_bits(*cached.nll_bits.get(&k)?);
+    }
     let metrics = report.shards.pop_first().map(|(_, m)| m)?;
     report.shards.insert(label.to_string(), metrics);
     Some(report)

@@ -15,7 +15,7 @@ use tria_runtime::{
 
 use crate::config::ConfigError;
 use crate::eval::{
-    CACHE_FORMAT, CacheKey, CachedShard, Shard, cache_path, empty_report, is_heldout, load_cached,
+    CacheKey, CachedShard, Shard, cache_path, empty_report, is_heldout, load_cached,
     model_fingerprint, shard_prefix,
 };
 use crate::write::write_atomic;
@@ -253,11 +253,7 @@ pub fn cmd_eval(args: EvalArgs) -> anyhow::Result<i32> {
                     }
                 };
                 tokens_now += r.total.tokens;
-                let cached = CachedShard {
-                    format: CACHE_FORMAT.to_string(),
-                    key,
-                    report: r.clone(),
-                };
+                let cached = CachedShard::new(key, r.clone());
                 let bytes = serde_json::to_vec_pretty(&cached).expect("reports serialize");
                 write_atomic(&path, &bytes)
                     .with_context(|| format!("cannot save {}", path.display()))?;
