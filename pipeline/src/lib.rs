@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod config;
 pub mod document;
+pub mod eval;
 pub mod fixtures;
 pub mod inspect;
 pub mod read;

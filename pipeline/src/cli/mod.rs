@@ -16,6 +16,7 @@ use crate::write::OutputFormat;
 
 mod filters;
 mod lid;
+mod eval;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -48,6 +49,10 @@ pub enum Command {
     /// Inspect or merge Megatron token shards.
     #[command(subcommand)]
     Shards(tokens::ShardsCommand),
+    /// Score token shards with a model: loss, perplexity, bits per byte per shard and language.
+    Eval(eval::EvalArgs),
+    /// Train a tiny Llama on token shards and report its held-out loss (data ablations).
+    TrainSmall(eval::TrainSmallArgs),
 }
 
 #[derive(Args, Debug)]
@@ -141,6 +146,8 @@ pub fn main() -> i32 {
         Command::Tokenizer(cmd) => tokens::cmd_tokenizer(cmd),
         Command::Tokenize(args) => tokens::cmd_tokenize(args),
         Command::Shards(cmd) => tokens::cmd_shards(cmd),
+        Command::Eval(args) => eval::cmd_eval(args),
+        Command::TrainSmall(args) => eval::cmd_train_small(args),
     };
     match result {
         Ok(code) => code,
