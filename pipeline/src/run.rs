@@ -63,8 +63,9 @@ fn has_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-/// Expands the inputs, builds the stages and checks the output directory. Nothing is read yet.
-pub fn plan(config: PipelineConfig) -> Result<Plan, ConfigError> {
+/// Expands the configuration's inputs (paths, globs, list file) into the sorted input list, with the
+/// output name stem of each (the `rel` that every command mirrors in its output directory).
+pub fn expand_inputs(config: &PipelineConfig) -> Result<Vec<InputFile>, ConfigError> {
     let err = |m: String| ConfigError::new(config.source.clone(), m);
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut patterns: Vec<String> = config.input.paths.clone();
@@ -150,7 +151,19 @@ pub fn plan(config: PipelineConfig) -> Result<Plan, ConfigError> {
             bytes,
         });
     }
+    Ok(inputs)
+}
 
+/// The name of an input's output file below the output directory: its `rel` stem and `format`'s
+/// extension.
+pub fn output_name(input: &InputFile, format: crate::write::OutputFormat) -> String {
+    format!("{}.{}", input.rel, format.extension())
+}
+
+/// Expands the inputs, builds the stages and checks the output directory. Nothing is read yet.
+pub fn plan(config: PipelineConfig) -> Result<Plan, ConfigError> {
+    let err = |m: String| ConfigError::new(config.source.clone(), m);
+    let inputs = expand_inputs(&config)?;
     if config.output.dir.is_empty() {
         return Err(err("[output] dir is not set (or pass --output)".into()));
     }
@@ -231,7 +244,7 @@ impl Plan {
     }
 
     fn output_path(&self, input: &InputFile, partition: Option<&str>) -> PathBuf {
-        let name = format!("{}.{}", input.rel, self.config.output.format.extension());
+        let name = output_name(input, self.config.output.format);
         match partition {
             Some(p) => self.out_dir.join(p).join(name),
             None => self.out_dir.join(name),

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod dedup;
+
 use crate::config::{ConfigError, PipelineConfig};
 use crate::read::{Format, ReadOptions};
 use crate::run::{self, RunError, RunOptions};
@@ -30,6 +32,9 @@ pub enum Command {
     Run(RunArgs),
     /// Print documents from any file tria reads or writes.
     Inspect(InspectArgs),
+    /// Remove exact, URL and near duplicates and boilerplate lines across a corpus (one machine, or
+    /// sharded with the subcommands).
+    Dedup(dedup::DedupArgs),
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +119,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(args) => cmd_run(args),
         Command::Inspect(args) => cmd_inspect(args),
+        Command::Dedup(args) => dedup::cmd_dedup(args),
     };
     match result {
         Ok(code) => code,
