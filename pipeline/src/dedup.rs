@@ -445,7 +445,12 @@ fn claim_params(path: &Path, params: &Params, force: bool) -> Result<bool, Dedup
         }
     }
     let bytes = serde_json::to_vec_pretty(params).expect("params serialise");
-    write::write_atomic(path, &bytes).map_err(|e| io_err(path, e))?;
+    if let Err(e) = write::write_atomic(path, &bytes) {
+        // Tasks started together race to record the same parameters: fine if they are ours.
+        if fs::read(path).ok().as_deref() != Some(&bytes[..]) {
+            return Err(io_err(path, e));
+        }
+    }
     Ok(false)
 }
 
@@ -821,6 +826,8 @@ pub fn clusters(work: &Path, force: bool) -> Result<Option<u64>, DedupRunError> 
             continue;
         }
         let r = exact_from_files(work, dir, files)?.finish();
+        let d = work.join(out);
+        fs::create_dir_all(&d).map_err(|e| io_err(&d, e))?;
         (0..files).into_par_iter().try_for_each(|f| {
             sharded::write_removals(&file_path(work, out, f), &r.for_file(f as u32))
         })?;
