@@ -15,8 +15,8 @@ const MEMORY_HELP: &str = "\
 Memory held per document by pass 1 (one machine): 32 bytes with --exact, 32 with --url, \
 24 x bands with --near (336 with the default 14 bands; spilled to disk beyond --memory-budget), \
 +32 with --verify (and 8 per distinct shingle on disk), about 24 per distinct line with --lines; \
-then 24 per candidate pair and about 40 per duplicate document. The sharded form holds \
-24 x bands per document of one input file per signatures task.
+then 24 per candidate pair and about 40 per duplicate document. A sharded signatures task \
+holds 24 x bands bytes per document of its current input file, plus that file's text.
 
 Documents are keyed by (index of the input in the sorted input list, index of the document in \
 its file). In each group of duplicates the first in that order is kept, and gets \
