@@ -54,6 +54,12 @@ impl ExactDedup {
         self.entries.push((exact_hash(text, self.norm), key));
     }
 
+    /// Adds one document whose hash was computed earlier with [`exact_hash`] (sharded runs store the
+    /// hashes per input file and group them in one task).
+    pub fn add_hash(&mut self, key: DocKey, hash: u128) {
+        self.entries.push((hash, key));
+    }
+
     /// Adds a batch of documents, hashing them on all rayon threads.
     pub fn add_batch<T: AsRef<str> + Sync>(&mut self, docs: &[(DocKey, T)]) {
         let norm = self.norm;
@@ -181,6 +187,12 @@ impl LineCounter {
         }
     }
 
+    /// Every counted line: (line hash as given by [`line_hash`], number of documents), in no order.
+    /// With [`LineFilter::from_frequent`] this lets sharded runs count per file and sum the counts.
+    pub fn counts(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.counts.iter().map(|(&h, &c)| (h, c))
+    }
+
     /// Documents counted so far.
     pub fn documents(&self) -> u64 {
         self.documents
@@ -259,6 +271,14 @@ impl LineStats {
 }
 
 impl LineFilter {
+    /// A filter removing the lines whose [`line_hash`] is one of `hashes` (the hashes whose summed
+    /// counts exceed the threshold, in a sharded run).
+    pub fn from_frequent(hashes: impl IntoIterator<Item = u64>) -> Self {
+        LineFilter {
+            frequent: hashes.into_iter().collect(),
+        }
+    }
+
     /// Number of distinct frequent lines.
     pub fn len(&self) -> usize {
         self.frequent.len()

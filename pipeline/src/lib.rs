@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod dedup;
 pub mod document;
 pub mod eval;
 pub mod fixtures;

@@ -66,8 +66,9 @@ fn has_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-/// Expands the inputs, builds the stages and checks the output directory. Nothing is read yet.
-pub fn plan(config: PipelineConfig) -> Result<Plan, ConfigError> {
+/// Expands the configuration's inputs (paths, globs, list file) into the sorted input list, with the
+/// output name stem of each (the `rel` that every command mirrors in its output directory).
+pub fn expand_inputs(config: &PipelineConfig) -> Result<Vec<InputFile>, ConfigError> {
     let err = |m: String| ConfigError::new(config.source.clone(), m);
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut patterns: Vec<String> = config.input.paths.clone();
@@ -153,7 +154,19 @@ pub fn plan(config: PipelineConfig) -> Result<Plan, ConfigError> {
             bytes,
         });
     }
+    Ok(inputs)
+}
 
+/// The name of an input's output file below the output directory: its `rel` stem and `format`'s
+/// extension.
+pub fn output_name(input: &InputFile, format: crate::write::OutputFormat) -> String {
+    format!("{}.{}", input.rel, format.extension())
+}
+
+/// Expands the inputs, builds the stages and checks the output directory. Nothing is read yet.
+pub fn plan(config: PipelineConfig) -> Result<Plan, ConfigError> {
+    let err = |m: String| ConfigError::new(config.source.clone(), m);
+    let inputs = expand_inputs(&config)?;
     if config.output.dir.is_empty() {
         return Err(err("[output] dir is not set (or pass --output)".into()));
     }
@@ -291,9 +304,7 @@ impl Plan {
     /// The main output path (for token shards: the prefix, without `.bin/.idx/.json`).
     fn output_path(&self, input: &InputFile, partition: Option<&str>) -> PathBuf {
         let name = match self.config.output.kind {
-            OutputKind::Documents => {
-                format!("{}.{}", input.rel, self.config.output.format.extension())
-            }
+            OutputKind::Documents => output_name(input, self.config.output.format),
             OutputKind::Tokens => input.rel.clone(),
         };
         match partition {

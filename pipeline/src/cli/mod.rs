@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod dedup;
 mod tokens;
 
 use crate::config::{ConfigError, PipelineConfig};
@@ -14,9 +15,9 @@ use crate::read::{Format, ReadOptions};
 use crate::run::{self, RunError, RunOptions};
 use crate::write::OutputFormat;
 
+mod eval;
 mod filters;
 mod lid;
-mod eval;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,6 +54,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Train a tiny Llama on token shards and report its held-out loss (data ablations).
     TrainSmall(eval::TrainSmallArgs),
+    /// Remove exact, URL and near duplicates and boilerplate lines across a corpus (one machine, or
+    /// sharded with the subcommands).
+    Dedup(dedup::DedupArgs),
 }
 
 #[derive(Args, Debug)]
@@ -148,6 +152,7 @@ pub fn main() -> i32 {
         Command::Shards(cmd) => tokens::cmd_shards(cmd),
         Command::Eval(args) => eval::cmd_eval(args),
         Command::TrainSmall(args) => eval::cmd_train_small(args),
+        Command::Dedup(args) => dedup::cmd_dedup(args),
     };
     match result {
         Ok(code) => code,
