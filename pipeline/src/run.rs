@@ -66,6 +66,34 @@ fn has_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
+/// The files named by `(pattern as written, pattern resolved to a full path)` pairs: glob patterns
+/// expand to the files they match (each must match one), plain paths must exist. Errors name the
+/// pattern as written.
+pub fn match_files(patterns: &[(String, PathBuf)]) -> Result<Vec<PathBuf>, String> {
+    let mut paths = Vec::new();
+    for (p, full) in patterns {
+        if has_glob(p) {
+            let s = full.to_string_lossy();
+            let matches = glob::glob(&s).map_err(|e| format!("bad glob `{p}`: {e}"))?;
+            let before = paths.len();
+            for m in matches {
+                let m = m.map_err(|e| format!("`{p}`: {e}"))?;
+                if m.is_file() {
+                    paths.push(m);
+                }
+            }
+            if paths.len() == before {
+                return Err(format!("no file matches `{p}`"));
+            }
+        } else if full.is_file() {
+            paths.push(full.clone());
+        } else {
+            return Err(format!("`{p}`: no such file"));
+        }
+    }
+    Ok(paths)
+}
+
 /// Expands the configuration's inputs (paths, globs, list file) into the sorted input list, with the
 /// output name stem of each (the `rel` that every command mirrors in its output directory).
 pub fn expand_inputs(config: &PipelineConfig) -> Result<Vec<InputFile>, ConfigError> {
@@ -88,29 +116,11 @@ pub fn expand_inputs(config: &PipelineConfig) -> Result<Vec<InputFile>, ConfigEr
             "[input] names no files: set `paths` or `list` (or pass --input)".into(),
         ));
     }
-    for p in &patterns {
-        let full = config.resolve(p);
-        let s = full.to_string_lossy().to_string();
-        if has_glob(p) {
-            let matches =
-                glob::glob(&s).map_err(|e| err(format!("[input] bad glob `{p}`: {e}")))?;
-            let mut n = 0;
-            for m in matches {
-                let m = m.map_err(|e| err(format!("[input] `{p}`: {e}")))?;
-                if m.is_file() {
-                    paths.push(m);
-                    n += 1;
-                }
-            }
-            if n == 0 {
-                return Err(err(format!("[input] no file matches `{p}`")));
-            }
-        } else if full.is_file() {
-            paths.push(full);
-        } else {
-            return Err(err(format!("[input] `{p}`: no such file")));
-        }
-    }
+    let resolved: Vec<(String, PathBuf)> = patterns
+        .iter()
+        .map(|p| (p.clone(), config.resolve(p)))
+        .collect();
+    paths.extend(match_files(&resolved).map_err(|m| err(format!("[input] {m}")))?);
     paths.sort();
     paths.dedup();
 

@@ -67,26 +67,11 @@ pub fn expand_inputs(
     if patterns.is_empty() {
         return Err(err("--input names no files".into()));
     }
-    let mut paths = Vec::new();
-    for p in patterns {
-        if p.contains(['*', '?', '[']) {
-            let mut n = 0;
-            for m in glob::glob(p).map_err(|e| err(format!("--input: bad glob `{p}`: {e}")))? {
-                let m = m.map_err(|e| err(format!("--input `{p}`: {e}")))?;
-                if m.is_file() {
-                    paths.push(m);
-                    n += 1;
-                }
-            }
-            if n == 0 {
-                return Err(err(format!("--input: no file matches `{p}`")));
-            }
-        } else if Path::new(p).is_file() {
-            paths.push(PathBuf::from(p));
-        } else {
-            return Err(err(format!("--input `{p}`: no such file")));
-        }
-    }
+    let resolved: Vec<(String, PathBuf)> = patterns
+        .iter()
+        .map(|p| (p.clone(), PathBuf::from(p)))
+        .collect();
+    let paths = crate::run::match_files(&resolved).map_err(|m| err(format!("--input: {m}")))?;
     let mut paths: Vec<PathBuf> = paths
         .into_iter()
         .map(|p| std::path::absolute(&p).unwrap_or(p))
