@@ -300,11 +300,7 @@ impl Plan {
     /// The main output file names of an input (relative to its directory).
     fn main_names(&self, input: &InputFile) -> Vec<String> {
         match self.config.output.kind {
-            OutputKind::Documents => vec![format!(
-                "{}.{}",
-                input.rel,
-                self.config.output.format.extension()
-            )],
+            OutputKind::Documents => vec![output_name(input, self.config.output.format)],
             OutputKind::Tokens => ["bin", "idx", "json"]
                 .map(|e| format!("{}.{e}", input.rel))
                 .to_vec(),
@@ -332,7 +328,7 @@ impl Plan {
     }
 
     fn rejects_path(&self, input: &InputFile, stage: &str) -> PathBuf {
-        let name = format!("{}.{}", input.rel, self.config.output.format.extension());
+        let name = output_name(input, self.config.output.format);
         self.out_dir.join("_rejects").join(stage).join(name)
     }
 
@@ -629,8 +625,7 @@ impl<'a> Outputs<'a> {
 /// Removes what a killed earlier attempt at this input may have left: temporary files and, since
 /// the file is being redone, outputs of partitions this attempt might not produce again.
 fn clear_leftovers(plan: &Plan, input: &InputFile) {
-    let ext = plan.config.output.format.extension();
-    let name = format!("{}.{ext}", input.rel);
+    let name = output_name(input, plan.config.output.format);
     let pattern_base = glob::Pattern::escape(&plan.out_dir.to_string_lossy());
     let escaped = glob::Pattern::escape(&name);
     let mut patterns = vec![

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use super::{Counters, Decoded, DocReader, ReadError, ReadOptions};
+use super::{Counters, Decoded, DocReader, ReadError, ReadOptions, doc_id, restore_attrs};
 use crate::document::{Document, Origin};
 
 /// Longest line we accept (a document of 512 MiB is not a web page).
@@ -86,11 +86,7 @@ impl JsonlDocs {
                 return Err(self.bad(record, offset, "missing_text", detail));
             }
         };
-        let id = match obj.remove(&self.opts.id_field) {
-            Some(Value::String(s)) => s,
-            Some(Value::Number(n)) => n.to_string(),
-            _ => format!("{}#{record}", self.file),
-        };
+        let id = doc_id(obj.remove(&self.opts.id_field), &self.file, record);
         let origin = Origin {
             file: self.file.clone(),
             record,
@@ -102,11 +98,7 @@ impl JsonlDocs {
             doc.meta = meta;
         }
         if let Some(Value::Object(attrs)) = obj.remove("attrs") {
-            for (k, v) in attrs {
-                if let Some(x) = v.as_f64() {
-                    doc.attrs.insert(k, x);
-                }
-            }
+            restore_attrs(&mut doc, attrs);
         }
         for (k, v) in obj {
             if !doc.meta.contains_key(&k) {

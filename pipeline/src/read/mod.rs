@@ -407,6 +407,24 @@ impl BufRead for Decoded {
     }
 }
 
+/// A document id from an id field's value (string or number), else `<file>#<record>`.
+pub(crate) fn doc_id(value: Option<serde_json::Value>, file: &str, record: u64) -> String {
+    match value {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => format!("{file}#{record}"),
+    }
+}
+
+/// Restores the numeric measurements of tria's own `attrs` object into a document.
+pub(crate) fn restore_attrs(doc: &mut Document, attrs: serde_json::Map<String, serde_json::Value>) {
+    for (k, v) in attrs {
+        if let Some(x) = v.as_f64() {
+            doc.attrs.insert(k, x);
+        }
+    }
+}
+
 /// Turns bytes into a `String`, replacing invalid UTF-8 and counting when it had to.
 pub fn utf8_lossy(bytes: Vec<u8>, counters: &mut Counters) -> String {
     match String::from_utf8(bytes) {

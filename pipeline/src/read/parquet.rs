@@ -16,7 +16,7 @@ use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use serde_json::Value;
 
-use super::{Counters, DocReader, ReadError, ReadOptions};
+use super::{Counters, DocReader, ReadError, ReadOptions, doc_id, restore_attrs};
 use crate::document::{Document, Origin};
 
 pub struct ParquetDocs {
@@ -132,11 +132,7 @@ impl ParquetDocs {
                 });
             }
         };
-        let id = match id {
-            Some(Value::String(s)) => s,
-            Some(Value::Number(n)) => n.to_string(),
-            _ => format!("{}#{record}", self.file),
-        };
+        let id = doc_id(id, &self.file, record);
         let origin = Origin {
             file: self.file.clone(),
             record,
@@ -145,11 +141,7 @@ impl ParquetDocs {
         let mut doc = Document::new(id, text, origin);
         doc.meta = meta;
         if let Some(a) = attrs {
-            for (k, v) in a {
-                if let Some(x) = v.as_f64() {
-                    doc.attrs.insert(k, x);
-                }
-            }
+            restore_attrs(&mut doc, a);
         }
         Ok(doc)
     }
