@@ -20,7 +20,9 @@ pub mod inspect;
 pub mod read;
 pub mod report;
 pub mod run;
+pub mod slurm;
 pub mod stages;
+pub mod status;
 pub mod tokens;
 pub mod write;
 
