@@ -304,7 +304,11 @@ fn the_ca_eu_gl_example_runs_and_its_report_renders() {
     }
     let r: serde_json::Value =
         serde_json::from_slice(&fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    // The shipped sample plants an exact copy in Catalan and a near copy in Galician.
+    assert_eq!(r["dedup"]["ca"]["removed"]["exact"], 1, "{}", r["dedup"]);
+    assert_eq!(r["dedup"]["gl"]["removed"]["near"], 1, "{}", r["dedup"]);
     for lang in ["ca", "eu", "gl"] {
+        assert_eq!(r["languages"][lang]["tokens"]["docs"], 3, "{lang}");
         assert!(r["languages"][lang]["tokens"]["tokens"].as_u64().unwrap() > 0);
         assert!(
             r["filter"]["histograms"][format!("lang_score@{lang}")]["count"]
