@@ -16,12 +16,9 @@ use serde::Serialize;
 
 use crate::slurm::{self, LOG_EXIT, LOG_START, StepTasks};
 
-/// Where task `rank` of `tasks` of `step` records its completion (`tria::steps`' layout).
+/// Where task `rank` of `tasks` of `step` records its completion.
 pub fn marker_path(out_dir: &Path, step: &str, rank: usize, tasks: usize) -> PathBuf {
-    out_dir
-        .join(".tria/steps")
-        .join(step)
-        .join(format!("{rank}-of-{tasks}.json"))
+    crate::steps::rank_marker(out_dir, step, rank, tasks)
 }
 
 /// The state of one task.
@@ -160,6 +157,7 @@ const STEP_ORDER: &[&str] = &[
     "tokenizer-train",
     "tokenize",
     "eval",
+    "report",
 ];
 
 /// The steps and task counts seen in marker and log names (`<rank>-of-<tasks>`), when the run has

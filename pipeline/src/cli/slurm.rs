@@ -56,13 +56,16 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// The steps of the pipeline for `ranks` ranks.
-pub fn plan_steps(_config: &PipelineConfig, ranks: usize) -> Vec<StepTasks> {
-    vec![StepTasks {
-        name: "filter".into(),
-        tasks: ranks,
-        after: None,
-    }]
+/// The steps of the pipeline for `ranks` ranks (`tria::steps::plan`).
+pub fn plan_steps(config: &PipelineConfig, ranks: usize) -> Vec<StepTasks> {
+    crate::steps::plan(config, ranks)
+        .into_iter()
+        .map(|s| StepTasks {
+            name: s.name.to_string(),
+            tasks: s.tasks,
+            after: s.after.map(String::from),
+        })
+        .collect()
 }
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
@@ -127,9 +130,12 @@ pub fn cmd_submit(args: &RunArgs) -> anyhow::Result<i32> {
         ));
     }
     let config = super::run_config(args)?;
-    // Everything checked (inputs exist, output writable) before anything is submitted.
-    let plan = crate::run::plan(config.clone())?;
-    let out_dir = absolute(&plan.out_dir);
+    // Everything the tasks need is checked (inputs exist, stages build, the output is writable,
+    // dedup settings, tokenizer, model) before anything is submitted.
+    crate::steps::check(&config)?;
+    let layout = crate::steps::Layout::of(&config);
+    crate::run::plan(crate::steps::filter_config(&config, &layout))?;
+    let out_dir = absolute(&layout.out);
     let steps = plan_steps(&config, ranks);
     let command = rank_command(args, &config)?;
     let e = &args.exec;
@@ -144,8 +150,9 @@ pub fn cmd_submit(args: &RunArgs) -> anyhow::Result<i32> {
         mem: e.mem.clone(),
     };
     let is_done =
-        |s: &StepTasks, r: usize| status::marker_path(&out_dir, &s.name, r, s.tasks).is_file();
-    let cli_ranks = |s: &StepTasks| s.tasks;
+        |s: &StepTasks, r: usize| crate::steps::is_task_done(&out_dir, &s.name, r, s.tasks);
+    // Every task gets the run's R; a step with one task runs it as rank 0.
+    let cli_ranks = |_: &StepTasks| ranks;
     let sub = slurm::submit(&slurm::Request {
         out_dir: &out_dir,
         steps: &steps,
