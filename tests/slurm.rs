@@ -38,7 +38,7 @@ impl Cluster {
             .expect("bash runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.code() == Some(3) {
-            eprintln!("SKIP slurm: {}", stderr.trim());
+            eprintln!("{} (tests/slurm.rs)", stderr.trim());
             return None;
         }
         let cluster = Cluster { dir };
@@ -240,6 +240,17 @@ min_words = 5
         said.contains("submitted") && said.contains("tria status"),
         "{said}"
     );
+    // While those jobs are queued, a second submission is refused (it would run ranks twice).
+    let again = tria()
+        .env("SLURM_CONF", cluster.conf())
+        .arg("run")
+        .arg(&pipeline)
+        .args(["--executor", "slurm", "--ranks", "8"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert!(err.contains("still queued or running"), "{err}");
     let first = submission(&out, 1);
     let filter = &first["steps"][0];
     assert_eq!(filter["step"], "filter");
