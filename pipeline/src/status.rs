@@ -133,6 +133,12 @@ fn task_state(out_dir: &Path, step: &str, rank: usize, tasks: usize) -> TaskStat
             code: 0,
             reason: "exited 0 but wrote no rank marker".into(),
         },
+        // 128 + SIGTERM / SIGKILL: what Slurm sends at the time limit, on scancel, out of memory.
+        Some((Some(code @ (143 | 137)), _)) => TaskState::Failed {
+            code,
+            reason: "killed by a signal (time limit, scancel or out of memory: see the job's slurm-*.out)"
+                .into(),
+        },
         Some((Some(code), reason)) => TaskState::Failed { code, reason },
         Some((None, _)) => {
             let quiet_s = fs::metadata(&log)
@@ -353,6 +359,10 @@ mod tests {
             "tria-task-start job=1_2\nworking\n",
         );
         write(
+            &slurm::rank_log(out, "dedup-pairs", 0, 1),
+            "tria-task-start job=1_0\nworking\ntria-task-exit 143\n",
+        );
+        write(
             &slurm::rank_log(out, "filter", 4, 6),
             "tria-task-start job=1_4\ntria-task-exit 0\n",
         );
@@ -361,7 +371,11 @@ mod tests {
             "tria-task-start job=1_5\ntria-task-exit 1\ntria-task-start job=2_0\n",
         );
         let st = status(out);
-        assert_eq!(st.steps.len(), 1);
+        assert_eq!(st.steps.len(), 2);
+        assert!(matches!(
+            &st.steps[1].unfinished[0].state,
+            TaskState::Failed { code: 143, reason } if reason.contains("time limit")
+        ));
         let f = &st.steps[0];
         assert_eq!((f.step.as_str(), f.tasks), ("filter", 6));
         assert_eq!((f.done, f.failed, f.running, f.pending), (1, 2, 2, 1));
@@ -379,7 +393,7 @@ mod tests {
         assert!(matches!(by_rank(5), TaskState::Running { .. }));
         let text = render(&st);
         assert!(text.contains("FAILED  filter rank 1: exit 1"), "{text}");
-        assert!(text.contains("2 task(s) failed"), "{text}");
+        assert!(text.contains("3 task(s) failed"), "{text}");
     }
 
     #[test]
