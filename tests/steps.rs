@@ -151,6 +151,13 @@ fn one_command_and_ranked_tasks_give_the_same_bytes() {
         "the near duplicate (later file) is removed"
     );
     assert_eq!(kept.len(), 180 - 2);
+    assert!(
+        kept.iter().all(|d| d["origin"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with(".warc.wet.gz")),
+        "provenance points at the WET files"
+    );
     let r: serde_json::Value =
         serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(r["dedup"]["all"]["removed"]["exact"], 1, "{}", r["dedup"]);
@@ -203,10 +210,9 @@ fn one_command_and_ranked_tasks_give_the_same_bytes() {
             "report"
         ]
     );
-    // Same output path, so that provenance (`origin.file`) is the same too.
-    let local = dir.path().join("local");
-    fs::rename(&out, &local).unwrap();
-    let ranked = out.clone();
+    // In another directory: documents carry the origin of the raw input, not of the step files.
+    let local = out.clone();
+    let ranked = dir.path().join("ranked");
     for (step, tasks) in &steps {
         for rank in (0..*tasks).rev() {
             run_ok(

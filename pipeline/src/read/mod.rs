@@ -417,6 +417,36 @@ pub(crate) fn doc_id(value: Option<serde_json::Value>, file: &str, record: u64) 
 }
 
 /// Restores the numeric measurements of tria's own `attrs` object into a document.
+/// The origin tria recorded on a document of its own output (`file`, `record`, `offset`), so that a
+/// document re-read by a later step keeps pointing at the raw input it came from. `last` caches the
+/// previous file name: consecutive documents share one allocation.
+pub(crate) fn recorded_origin(
+    file: Option<&serde_json::Value>,
+    record: Option<&serde_json::Value>,
+    offset: Option<&serde_json::Value>,
+    last: &mut Option<Arc<str>>,
+) -> Option<crate::document::Origin> {
+    let file = file?.as_str()?;
+    let record = record?.as_u64()?;
+    let offset = match offset {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(v.as_u64()?),
+    };
+    let file = match last {
+        Some(f) if &**f == file => f.clone(),
+        _ => {
+            let f: Arc<str> = Arc::from(file);
+            *last = Some(f.clone());
+            f
+        }
+    };
+    Some(crate::document::Origin {
+        file,
+        record,
+        offset,
+    })
+}
+
 pub(crate) fn restore_attrs(doc: &mut Document, attrs: serde_json::Map<String, serde_json::Value>) {
     for (k, v) in attrs {
         if let Some(x) = v.as_f64() {
