@@ -353,3 +353,44 @@ fn the_ca_eu_gl_example_runs_and_its_report_renders() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn a_bad_input_file_is_left_out_and_a_rerun_after_fixing_it_redoes_the_later_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(&dir.path().join("in"));
+    let p = dir.path().join("pipeline.toml");
+    // No [eval]: this test is about the document and token steps.
+    fs::write(&p, PIPELINE.split("[eval]").next().unwrap()).unwrap();
+    let victim = dir.path().join("in/cc-2.warc.wet.gz");
+    let good = fs::read(&victim).unwrap();
+    fs::write(&victim, &good[..good.len() / 2]).unwrap();
+
+    let o = tria().arg("run").arg(&p).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cc-2.warc.wet.gz"), "{stderr}");
+    assert!(
+        stderr.contains("later steps go on without them"),
+        "{stderr}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(r["filter"]["files"]["failed"], 1);
+    let partial = r["tokens"]["all"]["documents"].as_u64().unwrap();
+    assert!(partial > 100 && partial < 178, "{partial}");
+
+    fs::write(&victim, &good).unwrap();
+    let o = run_ok(tria().arg("run").arg(&p));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("1 processed, 5 resumed"), "{stderr}");
+    assert!(stderr.contains("redoing it"), "{stderr}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(r["filter"]["files"]["failed"], 0);
+    assert_eq!(
+        r["tokens"]["all"]["documents"], 178,
+        "the fixed file's documents are in"
+    );
+    assert_eq!(r["dedup"]["all"]["removed"]["exact"], 1);
+    assert_eq!(r["dedup"]["all"]["removed"]["near"], 1);
+}

@@ -379,6 +379,22 @@ impl Decoded {
     }
 }
 
+impl warc::RecordStarts for Decoded {
+    fn record_start_between(&self, lo: u64, hi: u64) -> Option<u64> {
+        match self {
+            Decoded::Gzip(g) => g.member_between(lo, hi),
+            _ => None,
+        }
+    }
+
+    fn is_record_start(&self, pos: u64) -> bool {
+        match self {
+            Decoded::Gzip(g) => g.member_at(pos).is_some(),
+            _ => false,
+        }
+    }
+}
+
 impl Read for Decoded {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
