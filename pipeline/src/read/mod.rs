@@ -6,6 +6,7 @@
 //! the byte offset and the reason, and the reader yields nothing after it. Repairs that keep the
 //! record (lossy UTF-8, a wrong Content-Length) are counted in [`DocReader::counters`].
 
+pub mod extract;
 pub mod gzip;
 pub mod html;
 pub mod jsonl;

@@ -1,0 +1,276 @@
+//! Main-content extraction from HTML: the article, without the page's chrome.
+//!
+//! The page is scanned once ([`parse::scan`]) into text blocks, each knowing its block-level
+//! element, how much of its text is link text and how much sits under boilerplate markup (`<nav>`,
+//! `<header>`/`<footer>` outside an article, `<aside>`, `<form>`, and class/id/role words such as
+//! `sidebar`, `cookie`, `comments`, `share`, `related`). Then:
+//!
+//! 1. **Classify** each block: *bad* when it is mostly boilerplate markup or mostly link text
+//!    (link density above 0.5), *good* when it is long (at least [`GOOD_WEIGHT`] weighted
+//!    characters) with little link text, *short* otherwise. Weighted characters count letters and
+//!    digits; a CJK, kana, hangul or Thai character counts three, since those scripts pack a word
+//!    into one or two characters. No word lists of any language are used.
+//! 2. **Choose the container**: the deepest block-level element holding at least
+//!    [`CONTAINER_SHARE`] of the page's good text (weighted by one minus link density). Related
+//!    teasers, unmarked sidebars and similar text outside it are dropped.
+//! 3. **Keep**, inside the container, good blocks, headings, list items and table cells that are not
+//!    bad, and short paragraphs that sit next to good ones (a one-line paragraph between two long
+//!    ones is content; a lone short line at the edge is not).
+//!
+//! Output policy: one block per line; `<br>` stays a line break; a list item is a line of its own
+//! (no bullet); a table row is one line with its cells joined by ` | `; headings are plain lines;
+//! `<pre>` keeps its line breaks. The `<title>` is returned apart (the WARC reader stores it as
+//! `meta.title`).
+//!
+//! Limits: inputs above [`Limits::max_bytes`] are refused (`html_too_large`), pages with more than
+//! [`parse::Limits::max_tags`] tags are given up (`too_many_tags`), and nesting deeper than
+//! [`parse::Limits::max_depth`] is flattened (counted). All are counts of work, not wall-clock
+//! time, so the output stays the same on any machine and thread count; the scan is linear in the
+//! input.
+
+mod names;
+pub mod parse;
+
+pub use parse::Limits as ScanLimits;
+use parse::{Block, Kind, Scan, flag};
+
+/// Weighted characters that make a block long enough to be content on its own.
+pub const GOOD_WEIGHT: u32 = 70;
+/// Share of the page's good text the chosen container must hold.
+pub const CONTAINER_SHARE: f64 = 0.7;
+
+/// What to take from a page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExtractMode {
+    /// The main content only (boilerplate removed).
+    #[default]
+    Main,
+    /// Every piece of text on the page.
+    All,
+}
+
+/// Bounds on one page.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest HTML (decoded, in bytes) extracted.
+    pub max_bytes: usize,
+    pub scan: ScanLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 8 * 1024 * 1024,
+            scan: ScanLimits::default(),
+        }
+    }
+}
+
+/// A page's main content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    pub title: Option<String>,
+    pub text: String,
+    /// Start tags past the depth limit (their nesting was flattened).
+    pub too_deep: u64,
+}
+
+/// Why a page gave no text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    #[error("HTML larger than the limit")]
+    TooLarge,
+    #[error("more tags than the limit")]
+    TooManyTags,
+    #[error("no main content found")]
+    NoMainContent,
+}
+
+impl ExtractError {
+    /// The counter key (`skipped:<reason>`).
+    pub fn reason(self) -> &'static str {
+        match self {
+            ExtractError::TooLarge => "html_too_large",
+            ExtractError::TooManyTags => "too_many_tags",
+            ExtractError::NoMainContent => "no_main_content",
+        }
+    }
+}
+
+fn char_weight(c: char) -> u32 {
+    let u = c as u32;
+    if matches!(u,
+        0x0E00..=0x0E7F          // Thai
+        | 0x3040..=0x30FF        // kana
+        | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF // CJK
+        | 0xAC00..=0xD7AF)
+    // hangul
+    {
+        3
+    } else if c.is_alphanumeric() {
+        1
+    } else {
+        0
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Class {
+    Bad,
+    Short,
+    Good,
+}
+
+struct Judged {
+    class: Class,
+    weight: u32,
+    link_density: f64,
+}
+
+fn judge(b: &Block) -> Judged {
+    let weight: u32 = b.text.chars().map(char_weight).sum();
+    let chars = f64::from(b.chars.max(1));
+    let link_density = f64::from(b.link_chars) / chars;
+    let boiler = f64::from(b.boiler_chars) / chars > 0.5 || b.flags & flag::BOILER != 0;
+    let class = if boiler || link_density > 0.5 || weight == 0 {
+        Class::Bad
+    } else if weight >= GOOD_WEIGHT && link_density <= 0.25 {
+        Class::Good
+    } else {
+        Class::Short
+    };
+    Judged {
+        class,
+        weight,
+        link_density,
+    }
+}
+
+/// The main content of `html`.
+pub fn extract(html: &str, limits: &Limits) -> Result<Extracted, ExtractError> {
+    if html.len() > limits.max_bytes {
+        return Err(ExtractError::TooLarge);
+    }
+    let scan = parse::scan(html, limits.scan).map_err(|_| ExtractError::TooManyTags)?;
+    let keep = select(&scan);
+    let text = render(&scan.blocks, &keep);
+    if text.is_empty() {
+        return Err(ExtractError::NoMainContent);
+    }
+    Ok(Extracted {
+        title: scan.title,
+        text,
+        too_deep: scan.too_deep,
+    })
+}
+
+/// Which blocks are main content.
+fn select(scan: &Scan) -> Vec<bool> {
+    let blocks = &scan.blocks;
+    let judged: Vec<Judged> = blocks.iter().map(judge).collect();
+    // Good text per node, summed up the tree (children always come after their parent).
+    let mut good = vec![0f64; scan.nodes.len()];
+    for (b, j) in blocks.iter().zip(&judged) {
+        if j.class == Class::Good {
+            good[b.node as usize] += f64::from(j.weight) * (1.0 - j.link_density);
+        }
+    }
+    for i in (1..scan.nodes.len()).rev() {
+        let p = scan.nodes[i].parent as usize;
+        good[p] += good[i];
+    }
+    let total = good[0];
+    let mut keep = vec![false; blocks.len()];
+    if total <= 0.0 {
+        // No long paragraph anywhere: keep the short non-boilerplate text if there is a fair
+        // amount of it (a page of short lines, a poem, a table), else nothing.
+        let short: u32 = judged
+            .iter()
+            .filter(|j| j.class == Class::Short)
+            .map(|j| j.weight)
+            .sum();
+        if short >= GOOD_WEIGHT * 2 {
+            for (k, j) in keep.iter_mut().zip(&judged) {
+                *k = j.class == Class::Short && j.link_density <= 0.25;
+            }
+        }
+        return keep;
+    }
+    // The deepest node holding enough of the good text; the qualifying nodes form a chain.
+    let mut container = 0usize;
+    for (i, g) in good.iter().enumerate() {
+        if *g >= CONTAINER_SHARE * total && scan.nodes[i].depth >= scan.nodes[container].depth {
+            container = i;
+        }
+    }
+    // Nodes come after their parents, so one pass marks the container's subtree.
+    let mut node_inside = vec![false; scan.nodes.len()];
+    for i in container..scan.nodes.len() {
+        node_inside[i] = i == container || (i > 0 && node_inside[scan.nodes[i].parent as usize]);
+    }
+    let in_container: Vec<bool> = blocks
+        .iter()
+        .map(|b| node_inside[b.node as usize])
+        .collect();
+    // Nearest non-short class before and after each block, inside the container.
+    let mut prev = vec![None; blocks.len()];
+    let mut seen = None;
+    for i in 0..blocks.len() {
+        prev[i] = seen;
+        if in_container[i] && judged[i].class != Class::Short {
+            seen = Some(judged[i].class);
+        }
+    }
+    let mut next = vec![None; blocks.len()];
+    seen = None;
+    for i in (0..blocks.len()).rev() {
+        next[i] = seen;
+        if in_container[i] && judged[i].class != Class::Short {
+            seen = Some(judged[i].class);
+        }
+    }
+    for i in 0..blocks.len() {
+        if !in_container[i] {
+            continue;
+        }
+        let j = &judged[i];
+        keep[i] = match j.class {
+            Class::Bad => false,
+            Class::Good => true,
+            Class::Short => match blocks[i].kind {
+                Kind::ListItem | Kind::Cell | Kind::Pre => j.link_density <= 0.5,
+                Kind::Heading => next[i] == Some(Class::Good),
+                Kind::Para | Kind::Other => {
+                    j.link_density <= 0.25
+                        && prev[i] == Some(Class::Good)
+                        && next[i] == Some(Class::Good)
+                }
+            },
+        };
+    }
+    keep
+}
+
+fn render(blocks: &[Block], keep: &[bool]) -> String {
+    let mut out = String::new();
+    let mut last: Option<usize> = None;
+    for (i, b) in blocks.iter().enumerate() {
+        if !keep[i] {
+            continue;
+        }
+        if !out.is_empty() {
+            let joined = b.same_row && last == Some(i.wrapping_sub(1)) && b.kind == Kind::Cell;
+            out.push_str(if joined { " | " } else { "\n" });
+        }
+        out.push_str(&b.text);
+        last = Some(i);
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
