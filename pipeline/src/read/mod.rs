@@ -138,6 +138,8 @@ pub struct ReadOptions {
     pub parquet_batch: usize,
     /// Largest HTML payload turned into text, in bytes; larger responses are skipped and counted.
     pub max_html_bytes: usize,
+    /// WARC HTML: main content or all text.
+    pub extract: extract::ExtractMode,
 }
 
 impl Default for ReadOptions {
@@ -147,6 +149,7 @@ impl Default for ReadOptions {
             id_field: "id".into(),
             parquet_batch: 1024,
             max_html_bytes: 8 * 1024 * 1024,
+            extract: extract::ExtractMode::default(),
         }
     }
 }

@@ -165,6 +165,15 @@ pub fn extract(html: &str, limits: &Limits) -> Result<Extracted, ExtractError> {
     })
 }
 
+/// How deep elements nest in `html` (a linear scan; depths past 100,000 read as 100,000).
+pub fn nesting_depth(html: &str) -> usize {
+    let limits = ScanLimits {
+        max_depth: 100_000,
+        max_tags: usize::MAX,
+    };
+    parse::scan(html, limits).map_or(0, |s| s.max_depth)
+}
+
 /// Which blocks are main content.
 fn select(scan: &Scan) -> Vec<bool> {
     let blocks = &scan.blocks;
@@ -183,17 +192,10 @@ fn select(scan: &Scan) -> Vec<bool> {
     let total = good[0];
     let mut keep = vec![false; blocks.len()];
     if total <= 0.0 {
-        // No long paragraph anywhere: keep the short non-boilerplate text if there is a fair
-        // amount of it (a page of short lines, a poem, a table), else nothing.
-        let short: u32 = judged
-            .iter()
-            .filter(|j| j.class == Class::Short)
-            .map(|j| j.weight)
-            .sum();
-        if short >= GOOD_WEIGHT * 2 {
-            for (k, j) in keep.iter_mut().zip(&judged) {
-                *k = j.class == Class::Short && j.link_density <= 0.25;
-            }
+        // No long paragraph anywhere (a short notice, a poem, a page of short lines): keep the
+        // text that is neither boilerplate nor links; length filters judge it later.
+        for (k, j) in keep.iter_mut().zip(&judged) {
+            *k = j.class == Class::Short && j.link_density <= 0.25;
         }
         return keep;
     }

@@ -94,6 +94,8 @@ pub struct Scan {
     /// Start tags not pushed because the stack was full.
     pub too_deep: u64,
     pub tags: u64,
+    /// Deepest stack reached.
+    pub max_depth: usize,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -455,6 +457,7 @@ impl Builder<'_> {
             node,
             flags,
         });
+        self.scan.max_depth = self.scan.max_depth.max(self.stack.len());
     }
 
     fn end_tag(&mut self, tag: Tag, hash: u64) {
