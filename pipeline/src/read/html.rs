@@ -103,6 +103,42 @@ pub fn response_text(
     mode: ExtractMode,
     counters: &mut Counters,
 ) -> Result<Page, &'static str> {
+    let (html, used) = response_html(block, max_bytes, counters)?;
+    let (text, title) = match mode {
+        ExtractMode::Main => {
+            let limits = extract::Limits {
+                max_bytes: max_bytes.saturating_mul(4),
+                ..extract::Limits::default()
+            };
+            let page = extract::extract(&html, &limits).map_err(|e| e.reason())?;
+            if page.too_deep > 0 {
+                counters.add("repaired:html_too_deep", 1);
+            }
+            (page.text, page.title)
+        }
+        ExtractMode::All => {
+            // html2text's time grows with the square of the nesting (minutes for 100,000 levels):
+            // refuse such pages rather than hang on them.
+            if extract::nesting_depth(&html) > ALL_MAX_DEPTH {
+                return Err("html_too_deep");
+            }
+            let text = html_to_text(&html).map_err(|_| "html_to_text")?;
+            (text, extract_title(&html))
+        }
+    };
+    Ok(Page {
+        text,
+        charset: Some(used.name()),
+        title,
+    })
+}
+
+/// The decoded HTML of a `response` block and the encoding used, or the reason it was skipped.
+pub fn response_html(
+    block: &[u8],
+    max_bytes: usize,
+    counters: &mut Counters,
+) -> Result<(String, &'static Encoding), &'static str> {
     let http = parse_http(block).ok_or("bad_http_header")?;
     if !(200..300).contains(&http.status) {
         return Err("http_status");
@@ -154,33 +190,7 @@ pub fn response_text(
     if had_errors {
         counters.add("repaired:invalid_encoding", 1);
     }
-    let (text, title) = match mode {
-        ExtractMode::Main => {
-            let limits = extract::Limits {
-                max_bytes: max_bytes.saturating_mul(4),
-                ..extract::Limits::default()
-            };
-            let page = extract::extract(&html, &limits).map_err(|e| e.reason())?;
-            if page.too_deep > 0 {
-                counters.add("repaired:html_too_deep", 1);
-            }
-            (page.text, page.title)
-        }
-        ExtractMode::All => {
-            // html2text's time grows with the square of the nesting (minutes for 100,000 levels):
-            // refuse such pages rather than hang on them.
-            if extract::nesting_depth(&html) > ALL_MAX_DEPTH {
-                return Err("html_too_deep");
-            }
-            let text = html_to_text(&html).map_err(|_| "html_to_text")?;
-            (text, extract_title(&html))
-        }
-    };
-    Ok(Page {
-        text,
-        charset: Some(used.name()),
-        title,
-    })
+    Ok((html.into_owned(), used))
 }
 
 /// Deepest nesting `extract = "all"` hands to html2text.

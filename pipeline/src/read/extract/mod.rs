@@ -36,8 +36,12 @@ use parse::{Block, Kind, Scan, flag};
 
 /// Weighted characters that make a block long enough to be content on its own.
 pub const GOOD_WEIGHT: u32 = 70;
+/// Weighted characters of a short `<p>` kept next to a long one.
+pub const SHORT_PARA_WEIGHT: u32 = 25;
 /// Share of the page's good text the chosen container must hold.
 pub const CONTAINER_SHARE: f64 = 0.7;
+/// Share of the page's good text a node marked as content must hold to be chosen.
+pub const POSITIVE_SHARE: f64 = 0.15;
 
 /// What to take from a page.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -174,6 +178,44 @@ pub fn nesting_depth(html: &str) -> usize {
     parse::scan(html, limits).map_or(0, |s| s.max_depth)
 }
 
+/// Is `a` an ancestor of `b` (or `b` itself)?
+fn is_ancestor(scan: &Scan, a: usize, mut b: usize) -> bool {
+    loop {
+        if a == b {
+            return true;
+        }
+        if b == 0 {
+            return false;
+        }
+        b = scan.nodes[b].parent as usize;
+    }
+}
+
+/// The deepest positive node holding nearly as much good text as the best positive node, when
+/// that is at least [`POSITIVE_SHARE`] of the page's; `None` when positive nodes that do not nest
+/// share the text (sections each marked `text`), or there are none.
+fn positive_container(scan: &Scan, good: &[f64], total: f64) -> Option<usize> {
+    let is_pos = |i: usize| {
+        let f = scan.nodes[i].flags;
+        f & flag::POSITIVE != 0 && f & flag::BOILER == 0
+    };
+    let best = (1..scan.nodes.len())
+        .filter(|&i| is_pos(i))
+        .map(|i| good[i])
+        .fold(0.0, f64::max);
+    if best < POSITIVE_SHARE * total || best <= 0.0 {
+        return None;
+    }
+    let near: Vec<usize> = (1..scan.nodes.len())
+        .filter(|&i| is_pos(i) && good[i] >= 0.9 * best)
+        .collect();
+    let deepest = *near.iter().max_by_key(|&&i| (scan.nodes[i].depth, i))?;
+    // Every near-best node must nest with the chosen one.
+    near.iter()
+        .all(|&i| is_ancestor(scan, i, deepest))
+        .then_some(deepest)
+}
+
 /// Which blocks are main content.
 fn select(scan: &Scan) -> Vec<bool> {
     let blocks = &scan.blocks;
@@ -204,6 +246,14 @@ fn select(scan: &Scan) -> Vec<bool> {
     for (i, g) in good.iter().enumerate() {
         if *g >= CONTAINER_SHARE * total && scan.nodes[i].depth >= scan.nodes[container].depth {
             container = i;
+        }
+    }
+    // A node marked as the content (`<article>`, `<main>`, `itemprop=articleBody`, class `post`,
+    // `entry-content`, `story-text`...) wins when it holds a fair part of the good text, even
+    // when long unmarked text elsewhere (comments under unknown names) outweighs it.
+    if let Some(p) = positive_container(scan, &good, total) {
+        if !is_ancestor(scan, p, container) {
+            container = p;
         }
     }
     // Nodes come after their parents, so one pass marks the container's subtree.
@@ -243,7 +293,13 @@ fn select(scan: &Scan) -> Vec<bool> {
             Class::Short => match blocks[i].kind {
                 Kind::ListItem | Kind::Cell | Kind::Pre => j.link_density <= 0.5,
                 Kind::Heading => next[i] == Some(Class::Good),
-                Kind::Para | Kind::Other => {
+                // Short text between long blocks is content; a short `<p>` of a few words is
+                // also content next to one long block.
+                Kind::Para => {
+                    let (p, n) = (prev[i] == Some(Class::Good), next[i] == Some(Class::Good));
+                    j.link_density <= 0.25 && (p && n || (p || n) && j.weight >= SHORT_PARA_WEIGHT)
+                }
+                Kind::Other => {
                     j.link_density <= 0.25
                         && prev[i] == Some(Class::Good)
                         && next[i] == Some(Class::Good)

@@ -373,15 +373,28 @@ fn word_in(w: &[u8], list: &[&str]) -> bool {
     list.iter().any(|x| x.as_bytes().eq_ignore_ascii_case(w))
 }
 
+/// Words that make a class a page state or a layout wrapper (`has-sidebar`, `comments-open`,
+/// `content-sidebar-wrap`), not the part it names.
+const STATE_WORDS: &[&str] = &[
+    "has", "no", "with", "open", "closed", "enabled", "disabled", "active", "show", "count",
+];
+const LAYOUT_WORDS: &[&str] = &["wrap", "wrapper", "layout", "container", "inner", "outer"];
+
 fn boiler_value(v: &[u8]) -> bool {
     if v.len() > 512 {
         return false;
     }
     let lower: Vec<u8> = v.iter().map(u8::to_ascii_lowercase).collect();
-    words(&lower).any(|w| word_in(w, BOILER_WORDS))
+    let boiler = words(&lower).any(|w| word_in(w, BOILER_WORDS))
         || BOILER_PARTS
             .iter()
-            .any(|p| memchr::memmem::find(&lower, p.as_bytes()).is_some())
+            .any(|p| memchr::memmem::find(&lower, p.as_bytes()).is_some());
+    if !boiler {
+        return false;
+    }
+    let state = words(&lower).any(|w| word_in(w, STATE_WORDS));
+    let wrapper = words(&lower).any(|w| word_in(w, LAYOUT_WORDS)) && positive_value(&lower);
+    !state && !wrapper
 }
 
 fn positive_value(v: &[u8]) -> bool {
@@ -430,13 +443,12 @@ pub fn attr_flags(attrs: &[u8], parent: u16) -> u16 {
             }
         }
     });
-    if positive && !boiler {
-        flags |= flag::POSITIVE;
-    }
-    // Inside an article, class names like `entry-header` or `post-meta` are still boilerplate
-    // only when they are not also the article's own positive parts.
-    if boiler && !(positive && parent & flag::IN_ARTICLE == 0) {
+    let _ = parent;
+    // A class naming both (`entry-header`, `post-meta`, `comment-content`) is boilerplate.
+    if boiler {
         flags |= flag::BOILER;
+    } else if positive {
+        flags |= flag::POSITIVE;
     }
     flags
 }

@@ -438,7 +438,10 @@ impl Builder<'_> {
         let parent_flags = self.top_flags();
         let mut flags = parent_flags & !flag::POSITIVE;
         flags |= tag.flags(parent_flags);
-        flags |= names::attr_flags(attrs, parent_flags);
+        // `<body>` and `<html>` classes describe the page (`has-sidebar`, `single-post`).
+        if !matches!(tag, Tag::Body | Tag::Html) {
+            flags |= names::attr_flags(attrs, parent_flags);
+        }
         let node = if tag.is_block() {
             let parent = self.top_node();
             let depth = self.scan.nodes[parent as usize].depth.saturating_add(1);
