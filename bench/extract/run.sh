@@ -19,10 +19,8 @@ if [ -d "$cc" ]; then
     for w in resiliparse-warcfile whirlwind resiliparse-clueweb-quirk; do
         "$target/release/extract-bench" dump-warc "$cc/$w.warc.gz" "$work/real/pages"
     done
-    # Pages judged by hand (bench/extract/judged/<page>.txt): their gold.
-    mkdir -p "$work/real/gold"
-    cp bench/extract/judged/*.txt "$work/real/gold/" 2>/dev/null || true
-    real=(--real "$work/real")
+    # Their main content, judged by hand, is bench/extract/judged.tsv.
+    real=(--real "$work/real" --judged bench/extract/judged.tsv)
 fi
 [ -d "$venv" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q trafilatura==2.3.1 lxml_html_clean

@@ -22,6 +22,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("run") if args.len() >= 3 => run(&args[1..]),
         Some("dump-warc") if args.len() == 3 => dump_warc(Path::new(&args[1]), Path::new(&args[2])),
+        Some("blocks") if args.len() == 2 => blocks(Path::new(&args[1])),
         _ => bail!(
             "usage: extract-bench run IN_DIR OUT_DIR [--mode main|all] [--repeat N]\n       extract-bench dump-warc WARC OUT_DIR"
         ),
@@ -105,6 +106,29 @@ fn run(args: &[String]) -> Result<()> {
             "skipped": skipped,
         })
     );
+    Ok(())
+}
+
+/// Prints every block the scanner found with what the extractor judges it by (for tuning).
+fn blocks(path: &Path) -> Result<()> {
+    let html = String::from_utf8_lossy(&fs::read(path)?).into_owned();
+    let scan = extract::parse::scan(&html, extract::ScanLimits::default())
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    for b in &scan.blocks {
+        let node = scan.nodes[b.node as usize];
+        let text: String = b.text.chars().take(70).collect();
+        println!(
+            "node {:>4} depth {:>3} flags {:>4} {:?} chars {} links {} boiler {} | {}",
+            b.node,
+            node.depth,
+            b.flags,
+            b.kind,
+            b.chars,
+            b.link_chars,
+            b.boiler_chars,
+            text.replace('\n', " / ")
+        );
+    }
     Ok(())
 }
 

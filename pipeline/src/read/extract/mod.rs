@@ -36,6 +36,12 @@ use parse::{Block, Kind, Scan, flag};
 
 /// Weighted characters that make a block long enough to be content on its own.
 pub const GOOD_WEIGHT: u32 = 70;
+/// Link density above which a block is navigation, and up to which a long block is good.
+pub const BAD_LINKS: f64 = 0.5;
+pub const GOOD_LINKS: f64 = 0.25;
+/// The same for `<p>`, `<blockquote>`, `<dd>` and `<figcaption>` text.
+pub const PARA_BAD_LINKS: f64 = 0.9;
+pub const PARA_GOOD_LINKS: f64 = 0.85;
 /// Weighted characters of a short `<p>` kept next to a long one.
 pub const SHORT_PARA_WEIGHT: u32 = 25;
 /// Share of the page's good text the chosen container must hold.
@@ -130,6 +136,8 @@ struct Judged {
     class: Class,
     weight: u32,
     link_density: f64,
+    /// More link text than a good block of its kind may have.
+    linky: bool,
 }
 
 fn judge(b: &Block) -> Judged {
@@ -137,9 +145,16 @@ fn judge(b: &Block) -> Judged {
     let chars = f64::from(b.chars.max(1));
     let link_density = f64::from(b.link_chars) / chars;
     let boiler = f64::from(b.boiler_chars) / chars > 0.5 || b.flags & flag::BOILER != 0;
-    let class = if boiler || link_density > 0.5 || weight == 0 {
+    // Links inside a paragraph's sentences are prose (an encyclopedia links most of its nouns);
+    // links in other blocks are navigation far sooner.
+    let (bad_ld, good_ld) = if b.kind == Kind::Para {
+        (PARA_BAD_LINKS, PARA_GOOD_LINKS)
+    } else {
+        (BAD_LINKS, GOOD_LINKS)
+    };
+    let class = if boiler || link_density > bad_ld || weight == 0 {
         Class::Bad
-    } else if weight >= GOOD_WEIGHT && link_density <= 0.25 {
+    } else if weight >= GOOD_WEIGHT && link_density <= good_ld {
         Class::Good
     } else {
         Class::Short
@@ -148,6 +163,7 @@ fn judge(b: &Block) -> Judged {
         class,
         weight,
         link_density,
+        linky: link_density > good_ld,
     }
 }
 
@@ -237,7 +253,7 @@ fn select(scan: &Scan) -> Vec<bool> {
         // No long paragraph anywhere (a short notice, a poem, a page of short lines): keep the
         // text that is neither boilerplate nor links; length filters judge it later.
         for (k, j) in keep.iter_mut().zip(&judged) {
-            *k = j.class == Class::Short && j.link_density <= 0.25;
+            *k = j.class == Class::Short && !j.linky;
         }
         return keep;
     }
@@ -297,10 +313,10 @@ fn select(scan: &Scan) -> Vec<bool> {
                 // also content next to one long block.
                 Kind::Para => {
                     let (p, n) = (prev[i] == Some(Class::Good), next[i] == Some(Class::Good));
-                    j.link_density <= 0.25 && (p && n || (p || n) && j.weight >= SHORT_PARA_WEIGHT)
+                    !j.linky && (p && n || (p || n) && j.weight >= SHORT_PARA_WEIGHT)
                 }
                 Kind::Other => {
-                    j.link_density <= 0.25
+                    !j.linky
                         && prev[i] == Some(Class::Good)
                         && next[i] == Some(Class::Good)
                 }
