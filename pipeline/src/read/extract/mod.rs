@@ -6,16 +6,21 @@
 //! `sidebar`, `cookie`, `comments`, `share`, `related`). Then:
 //!
 //! 1. **Classify** each block: *bad* when it is mostly boilerplate markup or mostly link text
-//!    (link density above 0.5), *good* when it is long (at least [`GOOD_WEIGHT`] weighted
-//!    characters) with little link text, *short* otherwise. Weighted characters count letters and
-//!    digits; a CJK, kana, hangul or Thai character counts three, since those scripts pack a word
-//!    into one or two characters. No word lists of any language are used.
+//!    (link density above [`BAD_LINKS`]; [`PARA_BAD_LINKS`] inside `<p>`, whose links are part of
+//!    sentences), *good* when it is long (at least [`GOOD_WEIGHT`] weighted characters) with little
+//!    link text, *short* otherwise. Weighted characters count letters and digits; a CJK, kana,
+//!    hangul or Thai character counts three, since those scripts pack a word into one or two
+//!    characters. No word lists of any language are used.
 //! 2. **Choose the container**: the deepest block-level element holding at least
-//!    [`CONTAINER_SHARE`] of the page's good text (weighted by one minus link density). Related
-//!    teasers, unmarked sidebars and similar text outside it are dropped.
-//! 3. **Keep**, inside the container, good blocks, headings, list items and table cells that are not
-//!    bad, and short paragraphs that sit next to good ones (a one-line paragraph between two long
-//!    ones is content; a lone short line at the edge is not).
+//!    [`CONTAINER_SHARE`] of the page's good text (weighted by one minus link density); but an
+//!    element marked as the content (`<article>`, `<main>`, `itemprop=articleBody`, `role=main`,
+//!    class/id words `content`, `post`, `entry`, `story`, `text`...) that holds at least
+//!    [`POSITIVE_SHARE`] of it wins, unless it encloses the first choice. Related teasers,
+//!    unmarked sidebars and comment sections under unknown names outside it are dropped.
+//! 3. **Keep**, inside the container, good blocks; list items, table cells and `<pre>` that are not
+//!    bad; headings followed by good text; short paragraphs next to good ones (a one-line paragraph
+//!    between two long ones, or a `<p>` of a few words beside one); a lone short line at the edge
+//!    is not kept. A page without any good block keeps its short non-link, non-boilerplate text.
 //!
 //! Output policy: one block per line; `<br>` stays a line break; a list item is a line of its own
 //! (no bullet); a table row is one line with its cells joined by ` | `; headings are plain lines;
@@ -316,9 +321,7 @@ fn select(scan: &Scan) -> Vec<bool> {
                     !j.linky && (p && n || (p || n) && j.weight >= SHORT_PARA_WEIGHT)
                 }
                 Kind::Other => {
-                    !j.linky
-                        && prev[i] == Some(Class::Good)
-                        && next[i] == Some(Class::Good)
+                    !j.linky && prev[i] == Some(Class::Good) && next[i] == Some(Class::Good)
                 }
             },
         };
