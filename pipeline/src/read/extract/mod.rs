@@ -21,6 +21,9 @@
 //!    bad; headings followed by good text; short paragraphs next to good ones (a one-line paragraph
 //!    between two long ones, or a `<p>` of a few words beside one); a lone short line at the edge
 //!    is not kept. A page without any good block keeps its short non-link, non-boilerplate text.
+//! 4. **Listings**: when that keeps almost nothing (under [`LISTING_WEIGHT`]), the page gets a
+//!    second look in which list items and table cells that are a linked title with some text beside
+//!    it count as content (a blog index, a product list); the larger result wins.
 //!
 //! Output policy: one block per line; `<br>` stays a line break; a list item is a line of its own
 //! (no bullet); a table row is one line with its cells joined by ` | `; headings are plain lines;
@@ -47,6 +50,12 @@ pub const GOOD_LINKS: f64 = 0.25;
 /// The same for `<p>`, `<blockquote>`, `<dd>` and `<figcaption>` text.
 pub const PARA_BAD_LINKS: f64 = 0.9;
 pub const PARA_GOOD_LINKS: f64 = 0.85;
+/// A first extraction lighter than this (weighted characters) gets a second look as a listing.
+pub const LISTING_WEIGHT: u32 = 200;
+/// In a listing, a list item or table cell with at most this link density and at least
+/// [`LISTING_ROW_WEIGHT`] weighted characters is content.
+pub const LISTING_BAD_LINKS: f64 = 0.8;
+pub const LISTING_ROW_WEIGHT: u32 = 20;
 /// Weighted characters of a short `<p>` kept next to a long one.
 pub const SHORT_PARA_WEIGHT: u32 = 25;
 /// Share of the page's good text the chosen container must hold.
@@ -145,21 +154,27 @@ struct Judged {
     linky: bool,
 }
 
-fn judge(b: &Block) -> Judged {
+/// Judges a block; `listing` is the second look at a page whose first extraction came out nearly
+/// empty: list items and table cells that are a linked title with some text beside it (a date, an
+/// author, a summary) are then the page's content, as on a blog index or a product list.
+fn judge(b: &Block, listing: bool) -> Judged {
     let weight: u32 = b.text.chars().map(char_weight).sum();
     let chars = f64::from(b.chars.max(1));
     let link_density = f64::from(b.link_chars) / chars;
     let boiler = f64::from(b.boiler_chars) / chars > 0.5 || b.flags & flag::BOILER != 0;
     // Links inside a paragraph's sentences are prose (an encyclopedia links most of its nouns);
     // links in other blocks are navigation far sooner.
-    let (bad_ld, good_ld) = if b.kind == Kind::Para {
-        (PARA_BAD_LINKS, PARA_GOOD_LINKS)
+    let row = matches!(b.kind, Kind::ListItem | Kind::Cell);
+    let (bad_ld, good_ld, good_weight) = if b.kind == Kind::Para {
+        (PARA_BAD_LINKS, PARA_GOOD_LINKS, GOOD_WEIGHT)
+    } else if listing && row {
+        (LISTING_BAD_LINKS, LISTING_BAD_LINKS, LISTING_ROW_WEIGHT)
     } else {
-        (BAD_LINKS, GOOD_LINKS)
+        (BAD_LINKS, GOOD_LINKS, GOOD_WEIGHT)
     };
     let class = if boiler || link_density > bad_ld || weight == 0 {
         Class::Bad
-    } else if weight >= GOOD_WEIGHT && link_density <= good_ld {
+    } else if weight >= good_weight && link_density <= good_ld {
         Class::Good
     } else {
         Class::Short
@@ -178,7 +193,21 @@ pub fn extract(html: &str, limits: &Limits) -> Result<Extracted, ExtractError> {
         return Err(ExtractError::TooLarge);
     }
     let scan = parse::scan(html, limits.scan).map_err(|_| ExtractError::TooManyTags)?;
-    let keep = select(&scan);
+    let mut keep = select(&scan, false);
+    let kept = |keep: &[bool]| -> u32 {
+        scan.blocks
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(b, _)| b.text.chars().map(char_weight).sum::<u32>())
+            .sum()
+    };
+    if kept(&keep) < LISTING_WEIGHT {
+        let listing = select(&scan, true);
+        if kept(&listing) > kept(&keep) {
+            keep = listing;
+        }
+    }
     let text = render(&scan.blocks, &keep);
     if text.is_empty() {
         return Err(ExtractError::NoMainContent);
@@ -238,9 +267,9 @@ fn positive_container(scan: &Scan, good: &[f64], total: f64) -> Option<usize> {
 }
 
 /// Which blocks are main content.
-fn select(scan: &Scan) -> Vec<bool> {
+fn select(scan: &Scan, listing: bool) -> Vec<bool> {
     let blocks = &scan.blocks;
-    let judged: Vec<Judged> = blocks.iter().map(judge).collect();
+    let judged: Vec<Judged> = blocks.iter().map(|b| judge(b, listing)).collect();
     // Good text per node, summed up the tree (children always come after their parent).
     let mut good = vec![0f64; scan.nodes.len()];
     for (b, j) in blocks.iter().zip(&judged) {

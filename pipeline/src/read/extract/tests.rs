@@ -221,3 +221,26 @@ fn pathological_pages_finish() {
         Err(ExtractError::TooLarge)
     );
 }
+
+#[test]
+fn a_listing_page_keeps_its_rows() {
+    // A blog index: no paragraph, rows of a linked title with a date and an author beside it.
+    let rows: String = (1..=8)
+        .map(|i| {
+            format!(
+                "<li>2024-0{i}-1{i} · Ane Etxeberria · <a href=\"/p/{i}\">Bilboko liburutegi berria zabaldu dute {i}</a></li>"
+            )
+        })
+        .collect();
+    let html = page(&format!(
+        "<nav><ul><li><a href=/>Hasiera</a></li><li><a href=/b>Bloga</a></li></ul></nav><div class=\"posts\"><ul>{rows}</ul></div>\
+         <div class=\"pages\"><a href=/2>2</a> <a href=/3>3</a></div>"
+    ));
+    let t = main_text(&html);
+    assert_eq!(t.lines().count(), 8, "{t:?}");
+    assert!(
+        t.starts_with("2024-01-11 · Ane Etxeberria · Bilboko"),
+        "{t:?}"
+    );
+    assert!(!t.contains("Hasiera"));
+}
