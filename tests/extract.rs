@@ -35,6 +35,15 @@ fn write_warc(path: &Path) {
         chrome("Βιβλιοθήκες", &format!("<main><p>{EL}</p></main>")),
         // Nothing but chrome.
         chrome("Hutsik", ""),
+        // 100,000 unclosed levels, then an article: flattened and counted, not a hang.
+        format!("{}<p>{EU}</p>", "<div><span>".repeat(50_000)),
+        // Binary junk declared as HTML.
+        String::from_utf8_lossy(
+            &(0..200_000u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect::<Vec<u8>>(),
+        )
+        .into_owned(),
     ];
     let records: Vec<Vec<u8>> = pages
         .iter()
@@ -73,10 +82,25 @@ fn main_drops_the_chrome_that_all_keeps() {
     write_warc(&dir.path().join("pages.warc.gz"));
     let (main, main_report) = run(dir.path(), "main");
     let (all, all_report) = run(dir.path(), "all");
-    assert_eq!(all.len(), 3);
-    assert_eq!(main.len(), 2, "the chrome-only page has no main content");
+    // Each page is a document or a counted skip, in both modes.
+    let skipped = |r: &serde_json::Value| -> u64 {
+        r["read"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.starts_with("skipped:"))
+            .map(|(_, v)| v.as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(main.len() as u64 + skipped(&main_report), 5);
+    assert_eq!(all.len() as u64 + skipped(&all_report), 5);
     assert_eq!(main_report["read"]["skipped:no_main_content"], 1);
     assert!(all_report["read"].get("skipped:no_main_content").is_none());
+    // The deep page: `main` flattens it and keeps its text, `all` refuses it (html2text would take
+    // minutes on it).
+    assert_eq!(main_report["read"]["repaired:html_too_deep"], 1);
+    assert_eq!(main[2]["text"], format!("{EU}\n"));
+    assert_eq!(all_report["read"]["skipped:html_too_deep"], 1);
 
     assert_eq!(main[0]["text"], format!("{EU}\n{EU2}\n"));
     assert_eq!(main[0]["meta"]["title"], "Liburutegiak");
