@@ -23,7 +23,9 @@
 //!    is not kept. A page without any good block keeps its short non-link, non-boilerplate text.
 //! 4. **Listings**: when that keeps almost nothing (under [`LISTING_WEIGHT`]), the page gets a
 //!    second look in which list items and table cells that are a linked title with some text beside
-//!    it count as content (a blog index, a product list); the larger result wins.
+//!    it count as content (a blog index, a product list); the larger result wins. If not even one
+//!    long block's worth was found, a last look ignores class/id words (a page-wide wrapper named with a boilerplate
+//!    word must not hide the page) and wins when it finds at least [`RESCUE_WEIGHT`].
 //!
 //! Output policy: one block per line; `<br>` stays a line break; a list item is a line of its own
 //! (no bullet); a table row is one line with its cells joined by ` | `; headings are plain lines;
@@ -56,6 +58,9 @@ pub const LISTING_WEIGHT: u32 = 200;
 /// [`LISTING_ROW_WEIGHT`] weighted characters is content.
 pub const LISTING_BAD_LINKS: f64 = 0.8;
 pub const LISTING_ROW_WEIGHT: u32 = 20;
+/// Weighted characters the last look (class words ignored) must find to replace a nearly empty
+/// result: much more than a cookie notice or a comment.
+pub const RESCUE_WEIGHT: u32 = 400;
 /// Weighted characters of a short `<p>` kept next to a long one.
 pub const SHORT_PARA_WEIGHT: u32 = 25;
 /// Share of the page's good text the chosen container must hold.
@@ -154,14 +159,29 @@ struct Judged {
     linky: bool,
 }
 
-/// Judges a block; `listing` is the second look at a page whose first extraction came out nearly
-/// empty: list items and table cells that are a linked title with some text beside it (a date, an
-/// author, a summary) are then the page's content, as on a blog index or a product list.
-fn judge(b: &Block, listing: bool) -> Judged {
+/// How hard to look.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Look {
+    First,
+    /// The second look at a page whose first extraction came out nearly empty: list items and
+    /// table cells that are a linked title with some text beside it (a date, an author, a summary)
+    /// are then the page's content, as on a blog index or a product list.
+    Listing,
+    /// The last look: class/id words are ignored (a wrapper named `sidebar-left-layout` around the
+    /// whole page must not hide it); only boilerplate elements by name count.
+    NoClassWords,
+}
+
+fn judge(b: &Block, look: Look) -> Judged {
+    let listing = look == Look::Listing;
     let weight: u32 = b.text.chars().map(char_weight).sum();
     let chars = f64::from(b.chars.max(1));
     let link_density = f64::from(b.link_chars) / chars;
-    let boiler = f64::from(b.boiler_chars) / chars > 0.5 || b.flags & flag::BOILER != 0;
+    let boiler = if look == Look::NoClassWords {
+        b.flags & flag::TAG_BOILER != 0
+    } else {
+        f64::from(b.boiler_chars) / chars > 0.5 || b.flags & flag::BOILER != 0
+    };
     // Links inside a paragraph's sentences are prose (an encyclopedia links most of its nouns);
     // links in other blocks are navigation far sooner.
     let row = matches!(b.kind, Kind::ListItem | Kind::Cell);
@@ -193,7 +213,7 @@ pub fn extract(html: &str, limits: &Limits) -> Result<Extracted, ExtractError> {
         return Err(ExtractError::TooLarge);
     }
     let scan = parse::scan(html, limits.scan).map_err(|_| ExtractError::TooManyTags)?;
-    let mut keep = select(&scan, false);
+    let mut keep = select(&scan, Look::First);
     let kept = |keep: &[bool]| -> u32 {
         scan.blocks
             .iter()
@@ -203,9 +223,16 @@ pub fn extract(html: &str, limits: &Limits) -> Result<Extracted, ExtractError> {
             .sum()
     };
     if kept(&keep) < LISTING_WEIGHT {
-        let listing = select(&scan, true);
+        let listing = select(&scan, Look::Listing);
         if kept(&listing) > kept(&keep) {
             keep = listing;
+        }
+    }
+    let so_far = kept(&keep);
+    if so_far < GOOD_WEIGHT {
+        let unmarked = select(&scan, Look::NoClassWords);
+        if kept(&unmarked) >= RESCUE_WEIGHT {
+            keep = unmarked;
         }
     }
     let text = render(&scan.blocks, &keep);
@@ -267,9 +294,9 @@ fn positive_container(scan: &Scan, good: &[f64], total: f64) -> Option<usize> {
 }
 
 /// Which blocks are main content.
-fn select(scan: &Scan, listing: bool) -> Vec<bool> {
+fn select(scan: &Scan, look: Look) -> Vec<bool> {
     let blocks = &scan.blocks;
-    let judged: Vec<Judged> = blocks.iter().map(|b| judge(b, listing)).collect();
+    let judged: Vec<Judged> = blocks.iter().map(|b| judge(b, look)).collect();
     // Good text per node, summed up the tree (children always come after their parent).
     let mut good = vec![0f64; scan.nodes.len()];
     for (b, j) in blocks.iter().zip(&judged) {

@@ -46,6 +46,8 @@ pub mod flag {
     pub const PRE: u16 = 64;
     /// Inside `<article>` or `<main>` (their `<header>`/`<footer>` are not page chrome).
     pub const IN_ARTICLE: u16 = 128;
+    /// Boilerplate by element name (`<nav>`, `<aside>`...), as opposed to by class/id/role words.
+    pub const TAG_BOILER: u16 = 256;
 }
 
 /// What kind of block a run of text is, from the block-level element around it.
@@ -437,7 +439,11 @@ impl Builder<'_> {
         }
         let parent_flags = self.top_flags();
         let mut flags = parent_flags & !flag::POSITIVE;
-        flags |= tag.flags(parent_flags);
+        let by_tag = tag.flags(parent_flags);
+        flags |= by_tag;
+        if by_tag & flag::BOILER != 0 {
+            flags |= flag::TAG_BOILER;
+        }
         // `<body>` and `<html>` classes describe the page (`has-sidebar`, `single-post`).
         if !matches!(tag, Tag::Body | Tag::Html) {
             flags |= names::attr_flags(attrs, parent_flags);

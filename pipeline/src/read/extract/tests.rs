@@ -244,3 +244,23 @@ fn a_listing_page_keeps_its_rows() {
     );
     assert!(!t.contains("Hasiera"));
 }
+
+#[test]
+fn a_wrapper_named_like_boilerplate_does_not_hide_the_page() {
+    // The whole page sits in an element whose class has a boilerplate word; the last look finds it.
+    let html = page(&format!(
+        "<div id=\"sidebar-left-layout\"><nav><a href=/>Inici</a></nav><div><p>{CA_1}</p><p>{CA_2}</p><p>{CA_3}</p><p>{CA_1}</p></div></div>"
+    ));
+    assert_eq!(
+        main_text(&html),
+        format!("{CA_1}\n{CA_2}\n{CA_3}\n{CA_1}\n")
+    );
+    // But a lone cookie notice is not rescued.
+    let html = page(&format!(
+        "<div class=\"cookie-bar\"><p>{CA_1}</p></div><nav><a href=/>Inici</a></nav>"
+    ));
+    assert_eq!(
+        extract(&html, &Limits::default()),
+        Err(ExtractError::NoMainContent)
+    );
+}
