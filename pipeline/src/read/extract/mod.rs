@@ -189,6 +189,10 @@ fn judge(b: &Block, look: Look) -> Judged {
         (PARA_BAD_LINKS, PARA_GOOD_LINKS, GOOD_WEIGHT)
     } else if listing && row {
         (LISTING_BAD_LINKS, LISTING_BAD_LINKS, LISTING_ROW_WEIGHT)
+    } else if b.kind == Kind::Heading {
+        // A section heading may be mostly links (an encyclopedia's `[edit]` links); it is judged
+        // by what follows it, and only an all-link one is bad.
+        (PARA_BAD_LINKS, GOOD_LINKS, GOOD_WEIGHT)
     } else {
         (BAD_LINKS, GOOD_LINKS, GOOD_WEIGHT)
     };
@@ -368,7 +372,7 @@ fn select(scan: &Scan, look: Look) -> Vec<bool> {
             Class::Bad => false,
             Class::Good => true,
             Class::Short => match blocks[i].kind {
-                Kind::ListItem | Kind::Cell | Kind::Pre => j.link_density <= 0.5,
+                Kind::ListItem | Kind::Cell | Kind::Pre => j.link_density <= BAD_LINKS,
                 Kind::Heading => next[i] == Some(Class::Good),
                 // Short text between long blocks is content; a short `<p>` of a few words is
                 // also content next to one long block.
