@@ -152,6 +152,11 @@ def main():
                     g = {n: t for n, t in golds.items() if int(n.rsplit("-", 1)[1]) % 5 == k}
                     fam[k] = {"tria": score(tria, g)["f1"], "trafilatura": score(traf, g)["f1"]}
                 entry["by_template"] = fam
+                langs = sorted({n.split("-")[0] for n in golds})
+                entry["by_language"] = {
+                    lang: {t: score(o, {n: g for n, g in golds.items() if n.startswith(lang + "-")})["f1"]
+                           for t, o in (("tria", tria), ("trafilatura", traf))}
+                    for lang in langs}
         # Agreement of the two tools with each other, on every page (no gold needed).
         entry["tria_vs_trafilatura"] = score(tria, traf)
         report[label] = entry

@@ -402,7 +402,7 @@ fn positive_value(v: &[u8]) -> bool {
 }
 
 /// Flags from an element's attributes (`class`, `id`, `role`, `itemprop`, `hidden`, `style`).
-pub fn attr_flags(attrs: &[u8], parent: u16) -> u16 {
+pub fn attr_flags(attrs: &[u8]) -> u16 {
     let mut flags = 0;
     let mut boiler = false;
     let mut positive = false;
@@ -443,7 +443,6 @@ pub fn attr_flags(attrs: &[u8], parent: u16) -> u16 {
             }
         }
     });
-    let _ = parent;
     // A class naming both (`entry-header`, `post-meta`, `comment-content`) is boilerplate.
     if boiler {
         flags |= flag::BOILER;

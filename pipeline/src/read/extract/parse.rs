@@ -446,7 +446,7 @@ impl Builder<'_> {
         }
         // `<body>` and `<html>` classes describe the page (`has-sidebar`, `single-post`).
         if !matches!(tag, Tag::Body | Tag::Html) {
-            flags |= names::attr_flags(attrs, parent_flags);
+            flags |= names::attr_flags(attrs);
         }
         let node = if tag.is_block() {
             let parent = self.top_node();
