@@ -14,6 +14,8 @@ cc=../shared/fixtures/cc
 cargo build --release -q -p tria-bench --bin extract-bench
 rm -rf "$work"
 python3 bench/extract/gen_pages.py "$lid" "$work/gen" --per-lang "$per_lang" --seed 10
+# The held-out family, written after tria was tuned.
+python3 bench/extract/gen_pages.py "$lid" "$work/holdout" --per-lang 4 --seed 11 --template 5
 real=()
 if [ -d "$cc" ]; then
     for w in resiliparse-warcfile whirlwind resiliparse-clueweb-quirk; do
@@ -26,3 +28,5 @@ fi
 "$venv/bin/pip" install -q trafilatura==2.3.1 lxml_html_clean
 echo "machine: $(nproc) cores, $(grep 'model name' /proc/cpuinfo | head -1 | cut -d: -f2 | xargs)"
 taskset -c 0 "$venv/bin/python" bench/extract/compare.py "$work/gen" "$target/release/extract-bench" "${real[@]}" | tee "$work/report.json"
+echo "held-out template family:"
+taskset -c 0 "$venv/bin/python" bench/extract/compare.py "$work/holdout" "$target/release/extract-bench" | tee "$work/report-holdout.json"
