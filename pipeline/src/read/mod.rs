@@ -6,6 +6,7 @@
 //! the byte offset and the reason, and the reader yields nothing after it. Repairs that keep the
 //! record (lossy UTF-8, a wrong Content-Length) are counted in [`DocReader::counters`].
 
+pub mod extract;
 pub mod gzip;
 pub mod html;
 pub mod jsonl;
@@ -137,6 +138,8 @@ pub struct ReadOptions {
     pub parquet_batch: usize,
     /// Largest HTML payload turned into text, in bytes; larger responses are skipped and counted.
     pub max_html_bytes: usize,
+    /// WARC HTML: main content or all text.
+    pub extract: extract::ExtractMode,
 }
 
 impl Default for ReadOptions {
@@ -146,6 +149,7 @@ impl Default for ReadOptions {
             id_field: "id".into(),
             parquet_batch: 1024,
             max_html_bytes: 8 * 1024 * 1024,
+            extract: extract::ExtractMode::default(),
         }
     }
 }

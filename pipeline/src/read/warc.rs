@@ -57,8 +57,9 @@ pub trait RecordStarts {
     }
 }
 
-/// Plain bytes mark nothing.
+/// Plain bytes and generic readers mark nothing.
 impl RecordStarts for &[u8] {}
+impl<R> RecordStarts for std::io::BufReader<R> {}
 
 impl<R: std::io::Read> RecordStarts for super::gzip::GzMembers<R> {
     fn record_start_between(&self, lo: u64, hi: u64) -> Option<u64> {
