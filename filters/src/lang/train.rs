@@ -61,6 +61,9 @@ pub struct TrainConfig {
     pub normalize: bool,
     /// Product-quantize the input matrix (`.ftz`), 2 dimensions per sub-quantizer.
     pub quantize: bool,
+    /// Train on these labels only (empty = every label of the data): a second-stage model for a
+    /// confusable group such as `["ca", "es", "gl", "oc", "pt"]`.
+    pub labels: Vec<String>,
 }
 
 impl Default for TrainConfig {
@@ -81,6 +84,7 @@ impl Default for TrainConfig {
             seed: 13,
             normalize: true,
             quantize: true,
+            labels: Vec::new(),
         }
     }
 }
@@ -244,6 +248,24 @@ pub fn train_corpus(
         } else {
             l.to_string()
         }
+    };
+    let subset: Corpus;
+    let corpus = if cfg.labels.is_empty() {
+        corpus
+    } else {
+        for l in &cfg.labels {
+            if !corpus.iter().any(|(c, _)| c == l) {
+                return Err(LangError::Config(format!(
+                    "label {l:?} of `labels` has no <label>.txt in the data"
+                )));
+            }
+        }
+        subset = corpus
+            .iter()
+            .filter(|(c, _)| cfg.labels.contains(c))
+            .cloned()
+            .collect();
+        &subset
     };
     let (train, valid) = split_corpus(corpus, cfg.valid_permille);
     let mut train: Vec<(String, Vec<String>)> = train
