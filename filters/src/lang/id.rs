@@ -42,6 +42,12 @@ static BUILTIN: OnceLock<Result<Builtin, String>> = OnceLock::new();
 /// 0.5 tied on the macro average; 0.7 is better on lingua's sentences).
 pub const GROUP_WEIGHT: f32 = 0.7;
 
+/// The second stage is skipped when the first stage's top label already has at least this
+/// probability: with [`GROUP_WEIGHT`] 0.7 a group model would have to be about 20 times surer of
+/// another label to change the answer, which it practically never is (same accuracy on both bench
+/// sets to 0.1 point; on lingua's long sentences it saves a fifth of the prediction time).
+pub const GROUP_SKIP_ABOVE: f32 = 0.999;
+
 /// A second-stage classifier for a group of confusable labels.
 pub struct Group {
     name: String,
@@ -458,7 +464,10 @@ impl LangId {
                     if !groups.is_empty() {
                         script_rule(&mut s, cyr, latin);
                         let top = top_index(&s);
-                        if let Some(g) = groups.iter().find(|g| g.member[top]) {
+                        if let Some(g) = groups
+                            .iter()
+                            .find(|g| g.member[top] && s[top] < GROUP_SKIP_ABOVE)
+                        {
                             let gm = &g.model;
                             gm.dictionary().line_features(
                                 text.as_bytes(),
@@ -694,11 +703,14 @@ mod tests {
         let iberian = [Lang::Ca, Lang::Es, Lang::Gl, Lang::Oc, Lang::Pt];
         let mut changed = 0;
         for text in [
-            "A rapaza colleu o autobús para ir á praia coas amigas.",
-            "O neno xogaba no xardín mentres a súa nai lía o xornal.",
-            "La nena juga al jardí mentre la seva mare llegeix el diari.",
+            // Short lines the first stage is unsure of (below GROUP_SKIP_ABOVE).
+            "Depende do momento.",
+            "Que bonito!",
+            "Nada mais.",
+            "Agora non.",
+            "A casa é grande.",
+            // Confident: the group model is skipped, nothing changes.
             "El niño jugaba en el jardín mientras su madre leía el periódico.",
-            "Lo dròlle jogava dins lo jardin.",
         ] {
             let a = first.scores(text);
             let b = both.scores(text);
@@ -715,7 +727,9 @@ mod tests {
                     .any(|l| (a[l.index()] - b[l.index()]).abs() > 1e-6),
             );
         }
-        assert!(changed >= 3, "the group model changed only {changed} lines");
+        assert!(changed >= 4, "the group model changed only {changed} lines");
+        let es = "El niño jugaba en el jardín mientras su madre leía el periódico.";
+        assert_eq!(first.scores(es), both.scores(es));
         // Outside every group (Basque), the second stage does nothing.
         let eu = "Gaur goizean udaletxeko langileek bilera egin dute hiriko plazan.";
         assert_eq!(first.scores(eu), both.scores(eu));

@@ -70,10 +70,10 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             dim: 16,
-            epochs: 8,
+            epochs: 10,
             lr: 0.5,
-            minn: 2,
-            maxn: 4,
+            minn: 1,
+            maxn: 5,
             word_ngrams: 1,
             bucket: 200_000,
             min_count: 10,
