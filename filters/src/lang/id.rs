@@ -330,6 +330,7 @@ impl LangId {
             Ok((m, groups)) => {
                 let mut id = LangId::from_shared(m.clone(), true, "builtin".into())
                     .balanced(BUILTIN_BALANCE_FLOOR);
+                #[allow(irrefutable_let_patterns)] // without the lingua/whatlang features
                 if let Inner::FastText { groups: g, .. } = &mut id.inner {
                     *g = groups.clone();
                 }
@@ -371,6 +372,7 @@ impl LangId {
     /// class (153,000 lines against a floor of 30,000) from absorbing short lines of the target
     /// languages. Applies to the first stage of a fastText backend; `floor` 0 turns it off.
     pub fn balanced(mut self, floor: usize) -> LangId {
+        #[allow(irrefutable_let_patterns)] // without the lingua/whatlang features
         if let Inner::FastText { model, prior, .. } = &mut self.inner {
             *prior = (floor > 0).then(|| balance_prior(model, floor));
         }
@@ -382,6 +384,7 @@ impl LangId {
     /// Only for fastText backends (others are returned unchanged); text is fed to the group model
     /// normalised or raw like the first stage.
     pub fn with_group(mut self, group: Group) -> LangId {
+        #[allow(irrefutable_let_patterns)] // without the lingua/whatlang features
         if let Inner::FastText { groups, .. } = &mut self.inner {
             groups.push(Arc::new(group));
         }
