@@ -241,9 +241,18 @@ impl Default for DocOptions {
     }
 }
 
-/// Letters and non-space characters of `text`, and whether letters are mostly Cyrillic.
-fn letter_stats(text: &str) -> (usize, usize, usize, usize) {
-    let (mut letters, mut nonspace, mut cyr, mut latin) = (0, 0, 0, 0);
+/// Letters of each script in a line.
+#[derive(Clone, Copy, Debug, Default)]
+struct Scripts {
+    letters: usize,
+    cyr: usize,
+    latin: usize,
+    greek: usize,
+}
+
+/// Letters (by script) and non-space characters of `text`.
+fn letter_stats(text: &str) -> (Scripts, usize) {
+    let (mut letters, mut nonspace, mut cyr, mut latin, mut greek) = (0, 0, 0, 0, 0);
     for c in text.chars() {
         if c.is_whitespace() {
             continue;
@@ -255,15 +264,25 @@ fn letter_stats(text: &str) -> (usize, usize, usize, usize) {
                 cyr += 1;
             } else if c.is_ascii_alphabetic() || ('\u{c0}'..='\u{24f}').contains(&c) {
                 latin += 1;
+            } else if ('\u{370}'..='\u{3ff}').contains(&c) || ('\u{1f00}'..='\u{1fff}').contains(&c)
+            {
+                greek += 1;
             }
         }
     }
-    (letters, nonspace, cyr, latin)
+    let sc = Scripts {
+        letters,
+        cyr,
+        latin,
+        greek,
+    };
+    (sc, nonspace)
 }
 
 /// Does `text` have no linguistic content (no or too few letters)? Returns the letter ratio.
 fn non_linguistic(text: &str) -> Option<f32> {
-    let (letters, nonspace, _, _) = letter_stats(text);
+    let (sc, nonspace) = letter_stats(text);
+    let letters = sc.letters;
     is_non_linguistic(letters, nonspace)
 }
 
@@ -427,7 +446,8 @@ impl LangId {
     /// Cyrillic, `sh`/`hr` are Latin, so mass moves to the label matching the line's script.
     pub fn scores(&self, line: &str) -> [f32; 36] {
         let mut s = [0.0f32; 36];
-        let (letters, nonspace, cyr, latin) = letter_stats(line);
+        let (scripts, nonspace) = letter_stats(line);
+        let letters = scripts.letters;
         if let Some(r) = is_non_linguistic(letters, nonspace) {
             s[Lang::Other.index()] = low_confidence(r);
             return s;
@@ -465,7 +485,7 @@ impl LangId {
                         s[map[i].index()] += pi;
                     }
                     if !groups.is_empty() {
-                        script_rule(&mut s, cyr, latin);
+                        script_rule(&mut s, scripts);
                         let top = top_index(&s);
                         if let Some(g) = groups
                             .iter()
@@ -505,7 +525,7 @@ impl LangId {
             #[cfg(feature = "lingua")]
             Inner::Lingua(det) => super::backends::lingua_scores(det, line, &mut s),
         }
-        script_rule(&mut s, cyr, latin);
+        script_rule(&mut s, scripts);
         s
     }
 
@@ -586,17 +606,53 @@ impl LangId {
     }
 }
 
-/// tria's script rule: `sr` is Cyrillic, `sh` and `hr` are Latin, so probability mass moves to
-/// the label that matches the line's majority script (idempotent).
-fn script_rule(s: &mut [f32; 36], cyr: usize, latin: usize) {
+/// Script of a label's text: 0 Latin, 1 Cyrillic, 2 Greek; `None` for `other` (any script).
+fn label_script(l: Lang) -> Option<u8> {
+    match l {
+        Lang::Other => None,
+        Lang::Bg | Lang::Ru | Lang::Sr | Lang::Uk => Some(1),
+        Lang::El => Some(2),
+        _ => Some(0),
+    }
+}
+
+/// tria's script rules (idempotent):
+/// - `sr` is Cyrillic, `sh` and `hr` are Latin, so probability mass moves to the label that
+///   matches the line's majority script (Cyrillic vs Latin letters);
+/// - when more than half of the line's letters are of one script (Latin, Cyrillic, Greek), labels
+///   written in another script get probability 0 and the rest is scaled back to the same total
+///   (`other` is never ruled out): a Cyrillic Serbian line with Latin unit symbols cannot be
+///   Latvian.
+fn script_rule(s: &mut [f32; 36], sc: Scripts) {
     let (sr, sh, hr) = (Lang::Sr.index(), Lang::Sh.index(), Lang::Hr.index());
-    if cyr > latin {
+    if sc.cyr > sc.latin {
         s[sr] += s[sh] + s[hr];
         s[sh] = 0.0;
         s[hr] = 0.0;
-    } else if latin > cyr {
+    } else if sc.latin > sc.cyr {
         s[sh] += s[sr];
         s[sr] = 0.0;
+    }
+    let dominant = [sc.latin, sc.cyr, sc.greek]
+        .iter()
+        .position(|&n| 2 * n > sc.letters)
+        .map(|p| p as u8);
+    let Some(d) = dominant else {
+        return;
+    };
+    let total: f32 = s.iter().sum();
+    let mut kept = 0.0f32;
+    let mut out = *s;
+    for l in Lang::ALL {
+        match label_script(l) {
+            Some(ls) if ls != d => out[l.index()] = 0.0,
+            _ => kept += out[l.index()],
+        }
+    }
+    if kept > 0.0 && kept < total {
+        let f = total / kept;
+        out.iter_mut().for_each(|p| *p *= f);
+        *s = out;
     }
 }
 
@@ -672,6 +728,35 @@ mod tests {
         let cyr = id.scores("Влада је јуче усвојила предлог закона о буџету за следећу годину.");
         assert_eq!(cyr[Lang::Sh.index()], 0.0);
         assert_eq!(cyr[Lang::Hr.index()], 0.0);
+        // A line mostly in one script gets no probability for labels written in another, even
+        // with Latin symbols in it; the distribution still sums to 1.
+        for (text, script) in [
+            (
+                "Светлост звезде стиже за 8-{h}- 12-{m}- и 5-{s}-, а удаљеност је 4,2 -{km}-.",
+                1,
+            ),
+            (
+                "Η κυβέρνηση ενέκρινε χθες τον προϋπολογισμό (budget) του νέου έτους.",
+                2,
+            ),
+            ("Vlada je usvojila proračun za Београд i Novi Sad.", 0),
+        ] {
+            let s = id.scores(text);
+            for l in Lang::ALL {
+                if label_script(l).is_some_and(|ls| ls != script) {
+                    assert_eq!(s[l.index()], 0.0, "{text}: {l:?}");
+                }
+            }
+            assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-4, "{text}");
+        }
+        assert_eq!(
+            id.predict(
+                "Светлост звезде стиже за 8-{h}- 12-{m}- и 5-{s}-, а удаљеност је 4,2 -{km}-.",
+                1
+            )[0]
+            .0,
+            Lang::Sr
+        );
     }
 
     #[test]
