@@ -762,6 +762,36 @@ mod tests {
     }
 
     #[test]
+    fn defaults_are_the_built_in_models_configuration() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/lid");
+        let read = |name: &str| -> TrainConfig {
+            serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+        };
+        assert_eq!(read("builtin.json"), TrainConfig::default());
+        // The predictor undoes the priors of exactly this balancing.
+        assert_eq!(
+            crate::lang::id::BUILTIN_BALANCE_FLOOR,
+            TrainConfig::default().balance_floor
+        );
+        // The group models differ only in their features, capacity and labels.
+        for (name, labels) in [
+            ("group-iberian.json", &["ca", "es", "gl", "oc", "pt"][..]),
+            ("group-nordic.json", &["da", "nn", "no", "sv"][..]),
+            ("group-south-slavic.json", &["hr", "sh", "sl"][..]),
+            ("group-czech-slovak.json", &["cs", "sk"][..]),
+        ] {
+            let g = read(name);
+            assert_eq!(g.labels, labels, "{name}");
+            assert_eq!(g.word_ngrams, 2, "{name}");
+            assert_eq!(
+                (g.balance_floor, g.valid_permille, g.seed, g.normalize),
+                (30_000, 50, 13, true),
+                "{name}: must match the first stage's split, balancing and normalisation"
+            );
+        }
+    }
+
+    #[test]
     fn split_is_by_content_and_rejects_empty_dirs() {
         let a = is_validation_line("una frase qualsevol", 500);
         assert_eq!(a, is_validation_line("una frase qualsevol", 500));
