@@ -2,6 +2,10 @@
 //!
 //! `lid raw MODEL K < lines`: reference-style fastText predictions (`label\tprob` pairs).
 //! `lid train DATA_DIR OUT [CONFIG.json]`: train a model, print the report as JSON.
+//! `lid eval MODEL DIR [PERMILLE] [JSON]`, `lid predict MODEL [K]`: MODEL is a `--model` value or
+//! `stack:FIRST.ftz[,GROUP.ftz...]`, a first stage with second-stage group models assembled from
+//! files like the built-in backend (class-prior correction with floor `LID_FLOOR`, default 30000,
+//! 0 = none), to try models before they are built in.
 use std::io::{BufRead, Write};
 use std::path::Path;
 
