@@ -328,7 +328,9 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
             if self.input.read_line(&mut self.line, MAX_HEADER_LINE)? == 0 {
                 return Ok(());
             }
-            if is_version_line(&self.line) {
+            if is_version_line(&self.line) || self.input.inner().is_record_start(at) {
+                // The next record, or the next member (which the caller skips on its own if it
+                // is junk too: one skip per bad member).
                 let l = std::mem::take(&mut self.line);
                 self.input.unread(&l);
                 return Ok(());
@@ -339,18 +341,15 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         }
     }
 
-    /// When a known record start falls inside `self.line` (read from offset `at`) and its bytes
-    /// begin like a record, gives back the line from there and returns true.
+    /// When a known record start (a member start) falls inside `self.line`, read from offset `at`,
+    /// gives back the line from there and returns true: whatever the member holds, a record or
+    /// more junk, it is read on its own.
     fn give_back_from_record_start(&mut self, at: u64) -> bool {
         let end = at + self.line.len() as u64;
         let Some(p) = self.input.inner().record_start_between(at, end) else {
             return false;
         };
-        let cut = (p - at) as usize;
-        if !starts_like_record(&self.line[cut..]) {
-            return false;
-        }
-        let rest = self.line.split_off(cut);
+        let rest = self.line.split_off((p - at) as usize);
         self.input.unread(&rest);
         true
     }
@@ -724,9 +723,11 @@ mod tests {
         let c = "WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 18\r\n\r\nthird body\r\n\r\n";
         let d = rec("conversion", "fourth body");
         let mut file = Vec::new();
+        // Two junk members in a row: one skip each, and the record after them is intact.
         for m in [
             a.as_bytes(),
             &junk,
+            &junk[..300],
             b.as_bytes(),
             c.as_bytes(),
             d.as_bytes(),
@@ -748,7 +749,7 @@ mod tests {
                 "fourth body"
             ]
         );
-        assert_eq!(skipped, ["malformed_header"]);
+        assert_eq!(skipped, ["malformed_header", "malformed_header"]);
         assert_eq!(counters.0.get("repaired:wrong_content_length"), Some(&1));
         // The same bytes without member boundaries lose the record after the junk.
         let plain: Vec<u8> = [
