@@ -174,6 +174,118 @@ pub struct PipelineConfig {
     pub input: InputConfig,
     pub output: OutputConfig,
     pub stages: Vec<StageConfig>,
+    /// `[dedup]`: corpus-wide dedup after the stages, within each output partition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<DedupSection>,
+    /// `[tokenize]`: one Megatron shard per partition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenize: Option<TokenizeSection>,
+    /// `[eval]`: the shards scored with the bundled model runtime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eval: Option<EvalSection>,
+}
+
+/// `[dedup]`: what the global dedup steps remove, within each partition of the output (each
+/// language with `partition_by = "lang"`, whose word-splitting rules then cut the shingles).
+/// Defaults are `tria dedup`'s, i.e. FineWeb's MinHash setting (5-gram shingles, 14 bands × 8
+/// rows, about 0.75 Jaccard at the 50 % point).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DedupSection {
+    #[serde(default = "yes")]
+    pub exact: bool,
+    #[serde(default = "yes")]
+    pub near: bool,
+    #[serde(default)]
+    pub url: bool,
+    /// Remove lines found in more than this many documents of the partition (CCNet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<u32>,
+    #[serde(default = "default_ngram")]
+    pub ngram: usize,
+    #[serde(default = "default_bands")]
+    pub bands: usize,
+    #[serde(default = "default_rows")]
+    pub rows: usize,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Link a candidate pair only when the exact Jaccard of its shingles is at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<f64>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_ngram() -> usize {
+    5
+}
+fn default_bands() -> usize {
+    14
+}
+fn default_rows() -> usize {
+    8
+}
+fn default_seed() -> u64 {
+    1
+}
+
+/// `[tokenize]`: a given `tokenizer.json`, or one trained on the run's final documents.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenizeSection {
+    /// An HF `tokenizer.json` (Salamandra's, say), relative to the pipeline file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<String>,
+    /// Instead: train a SentencePiece-style BPE of this vocabulary size on the final documents
+    /// (step `tokenizer-train`, written to `OUT/tokenizer/tokenizer.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_vocab_size: Option<usize>,
+}
+
+/// `[eval]`: score the shards with a Llama-family model directory, or train a small model on
+/// them and report its held-out loss per language (a data ablation that needs no model).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSection {
+    /// Model directory (config.json + safetensors), relative to the pipeline file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Window length in tokens (default: the model's, at most 2048 on CPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<usize>,
+    /// Instead of `model`: optimisation steps of a small Llama trained on the shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_steps: Option<usize>,
+    #[serde(default = "default_hidden")]
+    pub hidden: usize,
+    #[serde(default = "default_layers")]
+    pub layers: usize,
+    #[serde(default = "default_heads")]
+    pub heads: usize,
+    #[serde(default = "default_seq_len")]
+    pub seq_len: usize,
+    #[serde(default)]
+    pub seed: u64,
+    /// Share of documents held out from training and scored (with `train_steps`).
+    #[serde(default = "default_heldout")]
+    pub heldout_fraction: f64,
+}
+
+fn default_heldout() -> f64 {
+    0.05
+}
+fn default_hidden() -> usize {
+    256
+}
+fn default_layers() -> usize {
+    4
+}
+fn default_heads() -> usize {
+    4
+}
+fn default_seq_len() -> usize {
+    256
 }
 
 #[derive(Deserialize)]
@@ -185,6 +297,12 @@ struct RawPipeline {
     output: OutputConfig,
     #[serde(default)]
     stage: Vec<toml::Table>,
+    #[serde(default)]
+    dedup: Option<DedupSection>,
+    #[serde(default)]
+    tokenize: Option<TokenizeSection>,
+    #[serde(default)]
+    eval: Option<EvalSection>,
 }
 
 impl PipelineConfig {
@@ -217,13 +335,68 @@ impl PipelineConfig {
                 ));
             }
         }
-        Ok(PipelineConfig {
+        let config = PipelineConfig {
             source: name.to_string(),
             base_dir,
             input: raw.input,
             output: raw.output,
             stages,
-        })
+            dedup: raw.dedup,
+            tokenize: raw.tokenize,
+            eval: raw.eval,
+        };
+        config.check_steps()?;
+        Ok(config)
+    }
+
+    /// Whether the pipeline is a chain of steps (filter, then dedup / tokenize / eval).
+    pub fn has_steps(&self) -> bool {
+        self.dedup.is_some() || self.tokenize.is_some() || self.eval.is_some()
+    }
+
+    /// The checks across sections of a multi-step pipeline.
+    fn check_steps(&self) -> Result<(), ConfigError> {
+        let err = |m: &str| Err(ConfigError::new(self.source.clone(), m));
+        if self.has_steps() && !self.output.kind.is_documents() {
+            return err(
+                "[output] kind = \"tokens\" cannot be combined with [dedup], [tokenize] or [eval]: \
+                 use [tokenize] for token shards after dedup",
+            );
+        }
+        if let Some(t) = &self.tokenize {
+            match (&t.tokenizer, t.train_vocab_size) {
+                (Some(_), Some(_)) => {
+                    return err("[tokenize]: give `tokenizer` or `train_vocab_size`, not both");
+                }
+                (None, None) => {
+                    return err("[tokenize]: give `tokenizer = \"path/tokenizer.json\"` or \
+                         `train_vocab_size = N`");
+                }
+                (None, Some(v)) if v < 260 => {
+                    return err("[tokenize] train_vocab_size must be at least 260");
+                }
+                _ => {}
+            }
+        }
+        if let Some(e) = &self.eval {
+            if self.tokenize.is_none() {
+                return err("[eval] needs [tokenize]: it scores the token shards");
+            }
+            match (&e.model, e.train_steps) {
+                (Some(_), Some(_)) => {
+                    return err("[eval]: give `model` or `train_steps`, not both");
+                }
+                (None, None) => {
+                    return err("[eval]: give `model = \"dir\"` or `train_steps = N`");
+                }
+                (None, Some(0)) => return err("[eval] train_steps must be at least 1"),
+                _ if !(0.0..1.0).contains(&e.heldout_fraction) => {
+                    return err("[eval] heldout_fraction must lie in [0, 1)");
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Resolves a path from the pipeline file against its directory.

@@ -189,6 +189,12 @@ pub struct FileReport {
     pub output: String,
     pub documents: u64,
     pub kept: u64,
+    /// UTF-8 bytes of the kept documents' text.
+    #[serde(default)]
+    pub kept_bytes: u64,
+    /// Kept documents by the size of the duplicate cluster they stand for (1: unique).
+    #[serde(default)]
+    pub cluster_sizes: BTreeMap<u32, u64>,
     /// Documents removed, by reason: `exact`, `url`, `near`, `lines` (emptied by line removal).
     pub removed: BTreeMap<String, u64>,
     pub lines_removed: u64,
@@ -266,6 +272,8 @@ pub fn filter_file(
         doc.meta
             .insert(CLUSTER_META.into(), serde_json::Value::from(size));
         rep.kept += 1;
+        rep.kept_bytes += doc.text.len() as u64;
+        *rep.cluster_sizes.entry(size).or_insert(0) += 1;
         w.write(&doc, None).map_err(|e| io_err(dest, e))
     })?;
     rep.read_skipped = skipped;

@@ -7,7 +7,8 @@
 //! - [`write`]: JSONL.zst, JSONL and Parquet writers, atomic by rename;
 //! - [`config`]: the TOML pipeline file, checked before any work;
 //! - [`stages`]: the closed set of stage kinds;
-//! - [`run`]: the runner (files in parallel, resumable) and [`report`]: `report.json`;
+//! - [`run`]: the runner (files in parallel, resumable) and [`report`]: `report.json`, `report.html`;
+//! - [`steps`]: multi-step pipelines (filter, dedup, tokenize, eval) as tasks a scheduler can run;
 //! - [`cli`]: the `tria` command line.
 
 pub mod cli;
@@ -21,6 +22,7 @@ pub mod read;
 pub mod report;
 pub mod run;
 pub mod stages;
+pub mod steps;
 pub mod tokens;
 pub mod write;
 

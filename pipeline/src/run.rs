@@ -341,6 +341,13 @@ impl Plan {
             .collect()
     }
 
+    /// The statistics a complete input's marker holds.
+    pub fn file_stats(&self, input: &InputFile) -> Option<FileStats> {
+        fs::read(self.marker(input))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
     /// Whether an input's outputs are complete (its marker exists).
     pub fn is_done(&self, input: &InputFile) -> bool {
         self.marker(input).is_file()
@@ -737,6 +744,11 @@ fn process_file(plan: &Plan, input: &InputFile, progress: &Progress) -> Result<F
                 Verdict::Keep => {
                     st.docs_out += 1;
                     st.bytes_out += doc.text.len() as u64;
+                    if let Some(lang) = doc.lang() {
+                        let l = st.languages.entry(lang.to_string()).or_default();
+                        l.docs += 1;
+                        l.bytes += doc.text.len() as u64;
+                    }
                 }
                 Verdict::Drop(reason) => {
                     st.drops.add(reason, 1);
@@ -750,6 +762,7 @@ fn process_file(plan: &Plan, input: &InputFile, progress: &Progress) -> Result<F
                 }
             }
         }
+        crate::report::record_attrs(&mut stats.histograms, &doc.attrs, doc.lang());
         if kept {
             stats.docs_out += 1;
             stats.bytes_out += doc.text.len() as u64;

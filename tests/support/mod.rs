@@ -99,7 +99,8 @@ pub fn write_wet(dir: &Path, name: &str, docs: usize, seed: u64) -> PathBuf {
     path
 }
 
-/// Every file below `dir` (relative path, bytes), sorted, ignoring the reports (which hold timings).
+/// Every file below `dir` (relative path, bytes), sorted, ignoring the reports (which hold timings)
+/// and run bookkeeping (`.tria/`, manifests).
 pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -111,7 +112,11 @@ pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
                 continue;
             }
             let rel = p.strip_prefix(dir).unwrap().to_string_lossy().to_string();
-            if rel.ends_with("report.json") || rel == "manifest.json" || rel.starts_with(".tria/") {
+            if rel.ends_with("report.json")
+                || rel.ends_with("report.html")
+                || rel == "manifest.json"
+                || rel.starts_with(".tria/")
+            {
                 continue;
             }
             let mut bytes = Vec::new();

@@ -15,7 +15,7 @@ use crate::read::{Format, ReadOptions};
 use crate::run::{self, RunError, RunOptions};
 use crate::write::OutputFormat;
 
-mod eval;
+pub(crate) mod eval;
 mod filters;
 mod lid;
 
@@ -90,6 +90,11 @@ pub struct RunArgs {
     /// Number of ranks the input files are split over.
     #[arg(long, requires = "rank")]
     pub ranks: Option<usize>,
+    /// Run one step of a multi-step pipeline (filter, dedup-signatures, dedup-pairs,
+    /// dedup-clusters, dedup-filter, tokenizer-train, tokenize, eval, report), with --ranks/--rank
+    /// one task of it: what a job array element runs. `--dry-run` lists the steps.
+    #[arg(long)]
+    pub step: Option<String>,
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -223,6 +228,9 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         (Some(r), Some(n)) => Some((r, n)),
         _ => None,
     };
+    if config.has_steps() || args.step.is_some() {
+        return cmd_run_steps(&args, config, rank);
+    }
     let plan = run::plan(config)?;
     if args.dry_run {
         let mine = plan.rank_inputs(rank);
@@ -273,11 +281,74 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         Err(RunError::Config(c)) => return Err(c.into()),
         Err(e) => return Err(e.into()),
     };
+    if rank.is_none() {
+        crate::report::html::write_run_report(
+            &plan.config,
+            &crate::steps::Layout::of(&plan.config),
+        )?;
+    }
     if !args.quiet {
         eprint!("{}", report.summary());
         eprintln!("  report: {}", plan.out_dir.join("report.json").display());
     }
     Ok(if report.files.failed > 0 { 1 } else { 0 })
+}
+
+/// `tria run` of a multi-step pipeline, or of one step (task) of it.
+fn cmd_run_steps(
+    args: &RunArgs,
+    config: PipelineConfig,
+    rank: Option<(usize, usize)>,
+) -> anyhow::Result<i32> {
+    use crate::steps;
+    let opts = steps::TaskOptions {
+        threads: args.threads,
+        force: args.force,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        quiet: args.quiet,
+    };
+    steps::check(&config)?;
+    let ranks = rank.map_or(1, |(_, n)| n);
+    if args.dry_run {
+        let out = steps::Layout::of(&config).out;
+        println!("pipeline: {}", config.source);
+        println!("output:   {}", out.display());
+        println!("steps for {ranks} rank(s):");
+        for s in steps::plan(&config, ranks) {
+            let done = (0..s.tasks)
+                .filter(|r| steps::is_task_done(&out, s.name, *r, s.tasks))
+                .count();
+            println!(
+                "  {:<17} {:>4} task(s), {done} done{}",
+                s.name,
+                s.tasks,
+                s.after.map(|a| format!(", after {a}")).unwrap_or_default()
+            );
+        }
+        return Ok(0);
+    }
+    match (&args.step, rank) {
+        (Some(step), Some((r, n))) => steps::run_task(&config, step, r, n, &opts),
+        (Some(step), None) => {
+            let spec = steps::plan(&config, 1)
+                .into_iter()
+                .find(|s| s.name == step.as_str())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        config.source.clone(),
+                        format!("no step `{step}` in this pipeline"),
+                    )
+                })?;
+            steps::run_task(&config, spec.name, 0, 1, &opts)
+        }
+        (None, Some(_)) => Err(ConfigError::new(
+            "<command line>",
+            "this pipeline has several steps: with --ranks/--rank, name one with --step \
+             (`tria run FILE --dry-run` lists them)",
+        )
+        .into()),
+        (None, None) => steps::run_all(&config, &opts),
+    }
 }
 
 fn cmd_inspect(args: InspectArgs) -> anyhow::Result<i32> {

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::read::Counters;
 
+pub mod html;
+
 /// Documents and bytes (UTF-8 text) through one stage.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct StageStats {
@@ -20,6 +22,105 @@ pub struct StageStats {
     pub drops: Counters,
     /// CPU seconds spent in the stage (summed over threads).
     pub seconds: f64,
+    /// Documents and bytes the stage kept, by language (once a stage has set `meta.lang`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub languages: BTreeMap<String, LangStats>,
+}
+
+/// A histogram with fixed bins, the same for every value so that files merge bin by bin: 20
+/// linear bins over [0, 1) (scores, ratios, fractions), then 4 bins per octave from 1 up (counts,
+/// lengths). Negative values share bin -1.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Histogram {
+    pub count: u64,
+    pub min: f64,
+    pub max: f64,
+    /// Bin index -> values in it.
+    pub bins: BTreeMap<i32, u64>,
+}
+
+impl Histogram {
+    /// The bin of a value.
+    pub fn bin(v: f64) -> i32 {
+        if v < 0.0 {
+            -1
+        } else if v < 1.0 {
+            (v * 20.0) as i32
+        } else {
+            // 1 <= v: 4 bins per octave; capped far beyond any real statistic.
+            20 + ((v.log2() * 4.0).floor() as i32).min(400)
+        }
+    }
+
+    /// The half-open range `[lo, hi)` of a bin.
+    pub fn bounds(b: i32) -> (f64, f64) {
+        match b {
+            i32::MIN..=-1 => (f64::NEG_INFINITY, 0.0),
+            0..=19 => (f64::from(b) / 20.0, f64::from(b + 1) / 20.0),
+            _ => {
+                let k = f64::from(b - 20);
+                ((k / 4.0).exp2(), ((k + 1.0) / 4.0).exp2())
+            }
+        }
+    }
+
+    pub fn add(&mut self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        if self.count == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.count += 1;
+        *self.bins.entry(Self::bin(v)).or_insert(0) += 1;
+    }
+
+    pub fn merge(&mut self, o: &Histogram) {
+        if o.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            self.min = o.min;
+            self.max = o.max;
+        } else {
+            self.min = self.min.min(o.min);
+            self.max = self.max.max(o.max);
+        }
+        self.count += o.count;
+        for (b, n) in &o.bins {
+            *self.bins.entry(*b).or_insert(0) += n;
+        }
+    }
+}
+
+/// Records a processed document's measurements (`attrs`) in `hists`: every statistic the stages
+/// computed (per-language shares aside), and the language score per language as `lang_score@xx`.
+pub fn record_attrs(
+    hists: &mut BTreeMap<String, Histogram>,
+    attrs: &BTreeMap<String, f64>,
+    lang: Option<&str>,
+) {
+    for (k, v) in attrs {
+        if k.starts_with("lang_share.") {
+            continue;
+        }
+        if let Some(h) = hists.get_mut(k.as_str()) {
+            h.add(*v);
+        } else {
+            let mut h = Histogram::default();
+            h.add(*v);
+            hists.insert(k.clone(), h);
+        }
+        if k == "lang_score" {
+            if let Some(l) = lang {
+                hists.entry(format!("lang_score@{l}")).or_default().add(*v);
+            }
+        }
+    }
 }
 
 /// Documents and bytes per language, when a stage or the input says the language.
@@ -50,6 +151,9 @@ pub struct FileStats {
     pub outputs: Vec<String>,
     pub read_seconds: f64,
     pub write_seconds: f64,
+    /// Histograms of the stages' statistics over every document read (kept or dropped).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub histograms: BTreeMap<String, Histogram>,
 }
 
 impl FileStats {
@@ -78,6 +182,14 @@ impl FileStats {
             a.bytes_out += b.bytes_out;
             a.drops.merge(&b.drops);
             a.seconds += b.seconds;
+            for (lang, l) in &b.languages {
+                let e = a.languages.entry(lang.clone()).or_default();
+                e.docs += l.docs;
+                e.bytes += l.bytes;
+            }
+        }
+        for (k, h) in &o.histograms {
+            self.histograms.entry(k.clone()).or_default().merge(h);
         }
         for (lang, l) in &o.languages {
             let e = self.languages.entry(lang.clone()).or_default();
@@ -123,6 +235,9 @@ pub struct RunReport {
     pub languages: BTreeMap<String, LangStats>,
     pub failures: Vec<Failure>,
     pub timings: Timings,
+    /// Histograms of the stages' statistics (see [`FileStats::histograms`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub histograms: BTreeMap<String, Histogram>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -142,12 +257,14 @@ impl RunReport {
             stages: std::mem::take(&mut self.stages),
             languages: std::mem::take(&mut self.languages),
             read: std::mem::take(&mut self.read),
+            histograms: std::mem::take(&mut self.histograms),
             ..Default::default()
         };
         total.merge(f);
         self.stages = total.stages;
         self.languages = total.languages;
         self.read = total.read;
+        self.histograms = total.histograms;
         self.records += f.records;
         self.docs_in += f.docs_in;
         self.bytes_in += f.bytes_in;
