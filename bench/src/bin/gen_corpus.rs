@@ -419,8 +419,12 @@ fn main() -> Result<()> {
             };
             let bytes: Vec<u8>;
             if corrupt && roll < 40 && !last_soon {
-                let sub = ["wrong_content_length", "malformed_header", "invalid_utf8", "binary_junk"]
-                    [roll as usize % 4];
+                let sub = [
+                    "wrong_content_length",
+                    "malformed_header",
+                    "invalid_utf8",
+                    "binary_junk",
+                ][roll as usize % 4];
                 t.kind = "corrupted";
                 t.sub = sub.to_string();
                 let text = good_text(&pools[li].0, &mut rng);
@@ -443,9 +447,7 @@ fn main() -> Result<()> {
                     "invalid_utf8" => {
                         let mut block = text.into_bytes();
                         let at = block.len() / 2;
-                        let at = (at..block.len())
-                            .find(|&i| block[i] == b' ')
-                            .unwrap_or(at);
+                        let at = (at..block.len()).find(|&i| block[i] == b' ').unwrap_or(at);
                         block.splice(at..at, [0xffu8, 0xfe, 0xc3]);
                         let id = record_id(n);
                         warc_record(
@@ -583,10 +585,7 @@ fn main() -> Result<()> {
     }
     truth.flush()?;
     drop(truth);
-    fs::rename(
-        out_dir.join("truth.jsonl.tmp"),
-        out_dir.join("truth.jsonl"),
-    )?;
+    fs::rename(out_dir.join("truth.jsonl.tmp"), out_dir.join("truth.jsonl"))?;
     eprintln!(
         "wrote {n} records in {file_no} files ({:.1} MB compressed) to {}",
         written as f64 / 1e6,
