@@ -85,6 +85,15 @@ quality() {
     fi
     python3 bench/e2e/score.py --truth "$WORK/q/truth.jsonl" --filtered "$out/filter" \
         --final "$out/dedup" --report "$out/report.json" --exit-code "$rc" --completed "$completed" --json "$WORK/score.json"
+    # The peer's reader on the same corrupted files (no pipeline: it stops at the first bad record).
+    if [ -x bench/.venv-e2e/bin/python ]; then
+        bench/.venv-e2e/bin/python bench/e2e/datatrove_read.py "$WORK/q" 2> /dev/null | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("datatrove WarcReader on the same files:", sum(v["docs"] for v in r.values()), "documents;",
+      sum("error" in v for v in r.values()), "of", len(r), "files stopped by an exception:",
+      sorted({v["error"].split(":")[0] for v in r.values() if "error" in v}))'
+    fi
 }
 
 speed() {
