@@ -134,6 +134,9 @@ fn predict_prints_one_line_per_input_line() {
 
 #[test]
 fn shipped_model_loads_from_a_path() {
+    // By path, the first-stage file is a plain fastText model: no second-stage groups and no
+    // class-prior correction, so the probabilities differ from `builtin`; the top labels of these
+    // clear sentences agree.
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters/models/lid-tria.ftz");
     let builtin = ok_stdout(&["lid", "predict", "--k", "2"], MIXED_INPUT);
     let by_path = ok_stdout(
@@ -147,7 +150,13 @@ fn shipped_model_loads_from_a_path() {
         ],
         MIXED_INPUT,
     );
-    assert_eq!(by_path, builtin);
+    let top = |out: &str| -> Vec<String> {
+        out.lines()
+            .map(|l| l.split('\t').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(top(&by_path), top(&builtin));
+    assert_eq!(by_path.lines().count(), MIXED_LINES);
 }
 
 /// Catalan, Basque, Galician, Spanish, Croatian and Serbo-Croatian (Latin) sentences for eval.
@@ -392,6 +401,59 @@ fn train_then_predict_with_the_model_by_path() {
     fs::write(data.join("eu.txt"), more).unwrap();
     let changed = train(&[]);
     assert!(!String::from_utf8_lossy(&changed.stderr).contains("already trained"));
+}
+
+#[test]
+fn train_a_group_model_from_a_json_config_with_labels() {
+    // A second-stage model is trained on some labels of the data only (`labels`), from a JSON
+    // configuration like `bench/lid/group-*.json`.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    let mut rng = Rng(9);
+    fs::write(data.join("ca.txt"), sentences(&mut rng, CA_WORDS, 300)).unwrap();
+    fs::write(data.join("eu.txt"), sentences(&mut rng, EU_WORDS, 300)).unwrap();
+    fs::write(
+        data.join("other.txt"),
+        "12 ab cd ef gh ij\nkl mn op qr st\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("group.json");
+    let train = |labels: &str| {
+        fs::write(
+            &cfg,
+            format!(
+                r#"{{"dim": 8, "epochs": 3, "bucket": 5000, "min_count": 2, "balance_floor": 0,
+                "minn": 1, "maxn": 5, "word_ngrams": 2, "labels": {labels}}}"#
+            ),
+        )
+        .unwrap();
+        tria()
+            .args(["lid", "train", "--force", "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(dir.path().join("g.ftz"))
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
+    let out = train(r#"["ca", "eu"]"#);
+    assert!(out.status.success(), "{out:?}");
+    let record: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("g.ftz.json")).unwrap()).unwrap();
+    let trained: Vec<&str> = record["report"]["train_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap())
+        .collect();
+    assert_eq!(trained, ["ca", "eu"]);
+    assert_eq!(record["config"]["word_ngrams"], 2);
+    // A label without a data file is a usage error naming it.
+    let out = train(r#"["ca", "gl"]"#);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gl"));
 }
 
 #[test]

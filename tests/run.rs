@@ -312,3 +312,42 @@ fn another_configuration_in_the_same_output_needs_force() {
     let o = run_ok(tria().args(["run", "--dry-run"]).arg(&p));
     assert!(String::from_utf8_lossy(&o.stdout).contains("[done]"));
 }
+
+#[test]
+fn provenance_survives_a_second_pipeline_over_jsonl_and_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let wet = write_wet(&input, "a.warc.wet.gz", 20, 5);
+    for format in ["jsonl.zst", "parquet"] {
+        let first = dir.path().join(format!("first-{format}"));
+        run_ok(
+            tria()
+                .args(["run", "-q", "--output-format", format, "-i"])
+                .arg(&wet)
+                .arg("-o")
+                .arg(&first),
+        );
+        let second = dir.path().join(format!("second-{format}"));
+        run_ok(
+            tria()
+                .args(["run", "-q", "-i"])
+                .arg(first.join(format!("a.{format}")))
+                .arg("-o")
+                .arg(&second),
+        );
+        let docs = read_jsonl_zst(&second.join("a.jsonl.zst"));
+        assert_eq!(docs.len(), 20, "{format}");
+        for (i, d) in docs.iter().enumerate() {
+            assert_eq!(
+                d["origin"]["file"].as_str().unwrap(),
+                wet.to_string_lossy(),
+                "{format}"
+            );
+            // WET records follow the warcinfo record; offsets are the gzip members' own.
+            assert_eq!(d["origin"]["record"], i as u64 + 1, "{format}");
+            assert!(d["origin"]["offset"].as_u64().unwrap() > 0, "{format}");
+            assert!(d["meta"].get("origin").is_none() && d["meta"].get("origin_file").is_none());
+        }
+    }
+}

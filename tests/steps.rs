@@ -151,6 +151,13 @@ fn one_command_and_ranked_tasks_give_the_same_bytes() {
         "the near duplicate (later file) is removed"
     );
     assert_eq!(kept.len(), 180 - 2);
+    assert!(
+        kept.iter().all(|d| d["origin"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with(".warc.wet.gz")),
+        "provenance points at the WET files"
+    );
     let r: serde_json::Value =
         serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(r["dedup"]["all"]["removed"]["exact"], 1, "{}", r["dedup"]);
@@ -203,10 +210,9 @@ fn one_command_and_ranked_tasks_give_the_same_bytes() {
             "report"
         ]
     );
-    // Same output path, so that provenance (`origin.file`) is the same too.
-    let local = dir.path().join("local");
-    fs::rename(&out, &local).unwrap();
-    let ranked = out.clone();
+    // In another directory: documents carry the origin of the raw input, not of the step files.
+    let local = out.clone();
+    let ranked = dir.path().join("ranked");
     for (step, tasks) in &steps {
         for rank in (0..*tasks).rev() {
             run_ok(
@@ -346,4 +352,45 @@ fn the_ca_eu_gl_example_runs_and_its_report_renders() {
         "plots {plots:?}, rendered {rendered:?}; stderr: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+#[test]
+fn a_bad_input_file_is_left_out_and_a_rerun_after_fixing_it_redoes_the_later_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(&dir.path().join("in"));
+    let p = dir.path().join("pipeline.toml");
+    // No [eval]: this test is about the document and token steps.
+    fs::write(&p, PIPELINE.split("[eval]").next().unwrap()).unwrap();
+    let victim = dir.path().join("in/cc-2.warc.wet.gz");
+    let good = fs::read(&victim).unwrap();
+    fs::write(&victim, &good[..good.len() / 2]).unwrap();
+
+    let o = tria().arg("run").arg(&p).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cc-2.warc.wet.gz"), "{stderr}");
+    assert!(
+        stderr.contains("later steps go on without them"),
+        "{stderr}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(r["filter"]["files"]["failed"], 1);
+    let partial = r["tokens"]["all"]["documents"].as_u64().unwrap();
+    assert!(partial > 100 && partial < 178, "{partial}");
+
+    fs::write(&victim, &good).unwrap();
+    let o = run_ok(tria().arg("run").arg(&p));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("1 processed, 5 resumed"), "{stderr}");
+    assert!(stderr.contains("redoing it"), "{stderr}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(r["filter"]["files"]["failed"], 0);
+    assert_eq!(
+        r["tokens"]["all"]["documents"], 178,
+        "the fixed file's documents are in"
+    );
+    assert_eq!(r["dedup"]["all"]["removed"]["exact"], 1);
+    assert_eq!(r["dedup"]["all"]["removed"]["near"], 1);
 }

@@ -16,7 +16,8 @@ TARGET=${CARGO_TARGET_DIR:-/work/target-dedup}
 RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=$TARGET-native \
     cargo build --release -q -p tria-dedup --example dedup_bench
 B=$TARGET-native/release/examples/dedup_bench
-# The portable build (plain x86-64), for comparison.
+# The portable build (plain x86-64, what `cargo build --release` gives): on CPUs with AVX2 it picks
+# the vectorised loop at run time.
 CARGO_TARGET_DIR=$TARGET cargo build --release -q -p tria-dedup --example dedup_bench
 B_PORTABLE=$TARGET/release/examples/dedup_bench
 

@@ -2,10 +2,36 @@
 //!
 //! `lid raw MODEL K < lines`: reference-style fastText predictions (`label\tprob` pairs).
 //! `lid train DATA_DIR OUT [CONFIG.json]`: train a model, print the report as JSON.
+//! `lid eval MODEL DIR [PERMILLE] [JSON]`, `lid predict MODEL [K]`: MODEL is a `--model` value or
+//! `stack:FIRST.ftz[,GROUP.ftz...]`, a first stage with second-stage group models assembled from
+//! files like the built-in backend (class-prior correction with floor `LID_FLOOR`, default 30000,
+//! 0 = none), to try models before they are built in.
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use tria_filters::lang::{Backend, LangId, fasttext::FastText, train};
+use tria_filters::lang::{Backend, Group, LangId, fasttext::FastText, train};
+
+/// `stack:MAIN.ftz[,GROUP.ftz...]`: a normalising first-stage model with second-stage group models
+/// (how the built-in model is assembled, from files); anything else is a `--model` value.
+fn open_model(spec: &str) -> LangId {
+    let Some(list) = spec.strip_prefix("stack:") else {
+        return LangId::new(&Backend::parse(spec)).expect("model");
+    };
+    let mut parts = list.split(',');
+    let main = parts.next().expect("main model");
+    let mut id = LangId::from_fasttext(
+        FastText::load(Path::new(main)).expect("model"),
+        true,
+        spec.into(),
+    );
+    let floor: usize = std::env::var("LID_FLOOR").map_or(30_000, |v| v.parse().expect("LID_FLOOR"));
+    id = id.balanced(floor);
+    for g in parts {
+        let m = FastText::load(Path::new(g)).expect("group model");
+        id = id.with_group(Group::new(g, m).expect("group").balanced(floor));
+    }
+    id
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -43,7 +69,7 @@ fn main() {
                     true,
                     p.into(),
                 ),
-                None => LangId::new(&Backend::parse(&args[2])).expect("model"),
+                None => open_model(&args[2]),
             };
             let split = args.get(4).map(|s| s.parse().expect("permille"));
             let r = tria_filters::lang::eval_dir(&id, Path::new(&args[3]), split).expect("eval");
@@ -54,7 +80,7 @@ fn main() {
         }
         Some("predict") => {
             // lid predict MODEL K < lines
-            let id = LangId::new(&Backend::parse(&args[2])).expect("model");
+            let id = open_model(&args[2]);
             let k = args.get(3).map(|s| s.parse().expect("k")).unwrap_or(1);
             tria_filters::lang::predict_lines(
                 &id,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::read::extract::ExtractMode;
 use crate::read::{Format, ReadOptions};
 use crate::write::OutputFormat;
 
@@ -48,6 +49,9 @@ pub struct InputConfig {
     pub parquet_batch: usize,
     #[serde(default = "default_max_html")]
     pub max_html_bytes: usize,
+    /// WARC HTML: `main` (main content, boilerplate removed) or `all` (every text of the page).
+    #[serde(default)]
+    pub extract: ExtractMode,
 }
 
 fn default_text_field() -> String {
@@ -73,6 +77,7 @@ impl Default for InputConfig {
             id_field: default_id_field(),
             parquet_batch: default_parquet_batch(),
             max_html_bytes: default_max_html(),
+            extract: ExtractMode::default(),
         }
     }
 }
@@ -84,6 +89,7 @@ impl InputConfig {
             id_field: self.id_field.clone(),
             parquet_batch: self.parquet_batch,
             max_html_bytes: self.max_html_bytes,
+            extract: self.extract,
         }
     }
 }
@@ -413,7 +419,8 @@ impl PipelineConfig {
     pub fn fingerprint(&self) -> String {
         let v = serde_json::json!({
             "input": {"format": self.input.format, "text_field": self.input.text_field,
-                      "id_field": self.input.id_field, "max_html_bytes": self.input.max_html_bytes},
+                      "id_field": self.input.id_field, "max_html_bytes": self.input.max_html_bytes,
+                      "extract": self.input.extract},
             "output": self.output,
             "stages": self.stages,
         });

@@ -40,7 +40,7 @@ use crate::write::{self, DocWriter, OutputFormat};
 /// The `meta` key holding, on every kept document, the size of its duplicate cluster (1: unique).
 pub const CLUSTER_META: &str = "dup_cluster_size";
 /// Name of the parameter file of a sharded work directory and of a one-machine output directory.
-const PARAMS: &str = "tria-dedup.json";
+pub const PARAMS: &str = "tria-dedup.json";
 /// Documents per batch handed to the hashers (hashed on all threads).
 const BATCH: usize = 4096;
 

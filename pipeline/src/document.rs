@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 /// Where a document came from: enough to find it again in its input file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
-    /// The input file, as given on the command line or matched by the pipeline's globs.
+    /// The input file, as given on the command line or matched by the pipeline's globs. For a
+    /// document read back from tria's own output (a later step, a second pipeline), the origin
+    /// recorded there: provenance always reaches the raw file the text was first read from.
     pub file: Arc<str>,
     /// 0-based index of the record (WARC record, JSONL line, Parquet row) in that file.
     pub record: u64,

@@ -185,7 +185,7 @@ fn claim(config: &PipelineConfig, layout: &Layout, force: bool) -> Result<(), Co
 }
 
 /// The configuration of the filter step: the pipeline's stages, writing below `OUT/filter`.
-fn filter_config(config: &PipelineConfig, layout: &Layout) -> PipelineConfig {
+pub fn filter_config(config: &PipelineConfig, layout: &Layout) -> PipelineConfig {
     let mut c = config.clone();
     if config.has_steps() {
         c.output.dir = layout.filter().to_string_lossy().into_owned();
@@ -399,25 +399,81 @@ pub fn run_task(
     Ok(code)
 }
 
-/// Runs every step on this machine, in order, each as one task; stops at the first failing step.
+/// Runs every step on this machine, in order, each as one task. Input files the filter step
+/// cannot read are reported and left out (the later steps go on with the others, and the run
+/// exits 1); any other failing step stops the run.
 pub fn run_all(config: &PipelineConfig, opts: &TaskOptions) -> anyhow::Result<i32> {
+    let mut files_failed = false;
     for spec in plan(config, 1) {
         if !opts.quiet && config.has_steps() {
             eprintln!("tria: step {}", spec.name);
         }
+        if spec.name == "dedup-signatures" && !opts.force {
+            drop_stale_dedup(config, &Layout::of(config), opts.quiet)?;
+        }
         let code = run_task(config, spec.name, 0, 1, opts)?;
-        if code != 0 {
-            if config.has_steps() {
-                eprintln!(
-                    "tria: step `{}` failed (exit {code}); later steps not run. Fix the cause and \
-                     rerun: completed work is kept.",
-                    spec.name
-                );
+        if code == 0 {
+            continue;
+        }
+        if spec.name == "filter" && config.has_steps() {
+            files_failed = true;
+            eprintln!(
+                "tria: some input files could not be read (above, and in filter/report.json); the \
+                 later steps go on without them and the run exits 1. Rerun once they are fixed: \
+                 only they are read again, and the later steps are redone."
+            );
+            continue;
+        }
+        if config.has_steps() {
+            eprintln!(
+                "tria: step `{}` failed (exit {code}); later steps not run. Fix the cause and \
+                 rerun: completed work is kept.",
+                spec.name
+            );
+        }
+        return Ok(code);
+    }
+    Ok(if files_failed { 1 } else { 0 })
+}
+
+/// Removes a partition's dedup work and outputs when they were made from other documents (files
+/// completed by the filter step since, after a failure) or other settings, so that the dedup steps
+/// redo it. One process only: ranks run by a scheduler never meet a stale dedup, because their
+/// dedup steps start only after every filter task succeeded.
+fn drop_stale_dedup(config: &PipelineConfig, layout: &Layout, quiet: bool) -> anyhow::Result<()> {
+    let Some(d) = &config.dedup else {
+        return Ok(());
+    };
+    for part in partitions(config, &layout.filter()) {
+        let work = layout.dedup_work(&part);
+        let Ok(bytes) = fs::read(work.join(dedup::PARAMS)) else {
+            continue;
+        };
+        let Ok(old) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            continue;
+        };
+        let inputs: Vec<String> = partition_files(config, &layout.filter(), &part)
+            .iter()
+            .map(|i| i.path.display().to_string())
+            .collect();
+        let methods = serde_json::to_value(methods(config, d, &part))?;
+        if old["inputs"] == serde_json::json!(inputs) && old["methods"] == methods {
+            continue;
+        }
+        if !quiet {
+            eprintln!(
+                "tria: dedup of `{}` was made from other documents or settings: redoing it",
+                lang_key(&part)
+            );
+        }
+        let out = part_dir(&layout.dedup(), &part);
+        for dir in [&work, &out] {
+            if dir.exists() {
+                fs::remove_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
             }
-            return Ok(code);
         }
     }
-    Ok(0)
+    Ok(())
 }
 
 fn filter_task(

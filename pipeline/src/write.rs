@@ -99,10 +99,30 @@ impl Drop for AtomicFile {
 }
 
 /// Writes a whole small file atomically (reports, markers, manifests).
+///
+/// Several processes may write the same small file at once (the ranks of a job array each record
+/// `manifest.json` or the pipeline's fingerprint): each writes under its own temporary name
+/// (`<path>.<pid>-<n>.tria-tmp`), so one's rename never takes away another's file.
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = AtomicFile::create(dest)?;
-    f.write_all(bytes)?;
-    f.commit()
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    if let Some(dir) = dest.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut tmp = dest.as_os_str().to_owned();
+    tmp.push(format!(".{}-{n}{TMP_SUFFIX}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let written = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        drop(f);
+        fs::rename(&tmp, dest)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// The JSON form of a document in tria's JSONL output.

@@ -9,7 +9,7 @@ pub mod stage;
 pub mod train;
 
 pub use eval::{EvalReport, eval_corpus, eval_dir, predict_lines};
-pub use id::{Backend, DocLang, DocOptions, LangId};
+pub use id::{Backend, DocLang, DocOptions, Group, LangId};
 pub use labels::Lang;
 pub use stage::LangConfig;
 

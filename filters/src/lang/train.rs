@@ -61,16 +61,19 @@ pub struct TrainConfig {
     pub normalize: bool,
     /// Product-quantize the input matrix (`.ftz`), 2 dimensions per sub-quantizer.
     pub quantize: bool,
+    /// Train on these labels only (empty = every label of the data): a second-stage model for a
+    /// confusable group such as `["ca", "es", "gl", "oc", "pt"]`.
+    pub labels: Vec<String>,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             dim: 16,
-            epochs: 8,
+            epochs: 10,
             lr: 0.5,
-            minn: 2,
-            maxn: 4,
+            minn: 1,
+            maxn: 5,
             word_ngrams: 1,
             bucket: 200_000,
             min_count: 10,
@@ -81,6 +84,7 @@ impl Default for TrainConfig {
             seed: 13,
             normalize: true,
             quantize: true,
+            labels: Vec::new(),
         }
     }
 }
@@ -244,6 +248,24 @@ pub fn train_corpus(
         } else {
             l.to_string()
         }
+    };
+    let subset: Corpus;
+    let corpus = if cfg.labels.is_empty() {
+        corpus
+    } else {
+        for l in &cfg.labels {
+            if !corpus.iter().any(|(c, _)| c == l) {
+                return Err(LangError::Config(format!(
+                    "label {l:?} of `labels` has no <label>.txt in the data"
+                )));
+            }
+        }
+        subset = corpus
+            .iter()
+            .filter(|(c, _)| cfg.labels.contains(c))
+            .cloned()
+            .collect();
+        &subset
     };
     let (train, valid) = split_corpus(corpus, cfg.valid_permille);
     let mut train: Vec<(String, Vec<String>)> = train
@@ -737,6 +759,36 @@ mod tests {
             }
         }
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn defaults_are_the_built_in_models_configuration() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/lid");
+        let read = |name: &str| -> TrainConfig {
+            serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+        };
+        assert_eq!(read("builtin.json"), TrainConfig::default());
+        // The predictor undoes the priors of exactly this balancing.
+        assert_eq!(
+            crate::lang::id::BUILTIN_BALANCE_FLOOR,
+            TrainConfig::default().balance_floor
+        );
+        // The group models differ only in their features, capacity and labels.
+        for (name, labels) in [
+            ("group-iberian.json", &["ca", "es", "gl", "oc", "pt"][..]),
+            ("group-nordic.json", &["da", "nn", "no", "sv"][..]),
+            ("group-south-slavic.json", &["hr", "sh", "sl"][..]),
+            ("group-czech-slovak.json", &["cs", "sk"][..]),
+        ] {
+            let g = read(name);
+            assert_eq!(g.labels, labels, "{name}");
+            assert_eq!(g.word_ngrams, 2, "{name}");
+            assert_eq!(
+                (g.balance_floor, g.valid_permille, g.seed, g.normalize),
+                (30_000, 50, 13, true),
+                "{name}: must match the first stage's split, balancing and normalisation"
+            );
+        }
     }
 
     #[test]

@@ -75,7 +75,8 @@ pub struct TrainArgs {
     /// The model file to write (fastText format: `.ftz` when quantized, else `.bin`).
     #[arg(long)]
     pub out: PathBuf,
-    /// Hyper-parameters (TOML, keys of `TrainConfig`; missing keys take the built-in model's values).
+    /// Hyper-parameters (TOML, or JSON for a `.json` file; keys of `TrainConfig`, e.g. `labels` for
+    /// a second-stage group model; missing keys take the built-in model's values).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Retrain even if MODEL was already trained from the same data and configuration.
@@ -249,8 +250,12 @@ fn load_train_config(path: Option<&Path>) -> Result<TrainConfig, ConfigError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::new(&name, format!("cannot read: {e}")))?;
-    let cfg: TrainConfig =
-        toml::from_str(&text).map_err(|e| ConfigError::new(&name, e.to_string()))?;
+    // TOML, or JSON for a `.json` file (as `bench/lid/*.json`, the built-in models' configurations).
+    let cfg: TrainConfig = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).map_err(|e| ConfigError::new(&name, e.to_string()))?
+    } else {
+        toml::from_str(&text).map_err(|e| ConfigError::new(&name, e.to_string()))?
+    };
     if cfg.dim == 0 || cfg.epochs == 0 || cfg.minn > cfg.maxn || cfg.valid_permille >= 1000 {
         return Err(ConfigError::new(
             &name,

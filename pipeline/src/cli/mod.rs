@@ -18,6 +18,7 @@ use crate::write::OutputFormat;
 pub(crate) mod eval;
 mod filters;
 mod lid;
+mod slurm;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -57,6 +58,8 @@ pub enum Command {
     /// Remove exact, URL and near duplicates and boilerplate lines across a corpus (one machine, or
     /// sharded with the subcommands).
     Dedup(dedup::DedupArgs),
+    /// Per step, the ranks done, failed, running and pending (from markers and logs).
+    Status(slurm::StatusArgs),
 }
 
 #[derive(Args, Debug)]
@@ -88,7 +91,7 @@ pub struct RunArgs {
     #[arg(long, requires = "ranks")]
     pub rank: Option<usize>,
     /// Number of ranks the input files are split over.
-    #[arg(long, requires = "rank")]
+    #[arg(long)]
     pub ranks: Option<usize>,
     /// Run one step of a multi-step pipeline (filter, dedup-signatures, dedup-pairs,
     /// dedup-clusters, dedup-filter, tokenizer-train, tokenize, eval, report), with --ranks/--rank
@@ -102,6 +105,8 @@ pub struct RunArgs {
     /// nothing dropped); summarise the output with `tria filters stats`.
     #[arg(long)]
     pub tag_only: bool,
+    #[command(flatten)]
+    pub exec: slurm::ExecArgs,
 }
 
 #[derive(Args, Debug)]
@@ -158,6 +163,7 @@ pub fn main() -> i32 {
         Command::Eval(args) => eval::cmd_eval(args),
         Command::TrainSmall(args) => eval::cmd_train_small(args),
         Command::Dedup(args) => dedup::cmd_dedup(args),
+        Command::Status(args) => slurm::cmd_status(args),
     };
     match result {
         Ok(code) => code,
@@ -216,6 +222,16 @@ pub fn run_config(args: &RunArgs) -> Result<PipelineConfig, ConfigError> {
 }
 
 fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
+    if args.exec.executor == slurm::Executor::Slurm {
+        return slurm::cmd_submit(&args);
+    }
+    if args.ranks.is_some() && args.rank.is_none() && !args.dry_run {
+        return Err(ConfigError::new(
+            "<command line>",
+            "--ranks without --rank: add --rank I to run one task here, or --executor slurm to submit them all",
+        )
+        .into());
+    }
     let config = run_config(&args)?;
     let rank = match (args.rank, args.ranks) {
         (Some(r), Some(n)) if n == 0 || r >= n => {
@@ -308,7 +324,7 @@ fn cmd_run_steps(
         quiet: args.quiet,
     };
     steps::check(&config)?;
-    let ranks = rank.map_or(1, |(_, n)| n);
+    let ranks = rank.map_or(args.ranks.unwrap_or(1), |(_, n)| n);
     if args.dry_run {
         let out = steps::Layout::of(&config).out;
         println!("pipeline: {}", config.source);

@@ -78,6 +78,14 @@ impl<R: Read> GzMembers<R> {
             .map(|(_, c)| *c)
     }
 
+    /// The first member start strictly between uncompressed offsets `lo` and `hi`, if any.
+    pub fn member_between(&self, lo: u64, hi: u64) -> Option<u64> {
+        self.boundaries
+            .iter()
+            .map(|(u, _)| *u)
+            .find(|u| lo < *u && *u < hi)
+    }
+
     /// Number of members started so far.
     pub fn members(&self) -> u64 {
         self.members

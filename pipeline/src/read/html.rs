@@ -2,14 +2,15 @@
 //!
 //! The charset comes from the HTTP `Content-Type`, else from a `<meta>` tag in the first 1,024
 //! bytes, else from `chardetng`'s guess; `encoding_rs` decodes. HTML becomes text with
-//! `html2text` (every block on its own line, no decorations); main-content extraction is a later
-//! step that will replace this one.
+//! [`super::extract`] (main content, the default) or with `html2text` (every block on its own
+//! line, no decorations: `extract = "all"`).
 
 use std::io::Read;
 
 use encoding_rs::Encoding;
 
 use super::Counters;
+use super::extract::{self, ExtractMode};
 
 /// A page's text and what we learnt on the way.
 pub struct Page {
@@ -99,8 +100,45 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
 pub fn response_text(
     block: &[u8],
     max_bytes: usize,
+    mode: ExtractMode,
     counters: &mut Counters,
 ) -> Result<Page, &'static str> {
+    let (html, used) = response_html(block, max_bytes, counters)?;
+    let (text, title) = match mode {
+        ExtractMode::Main => {
+            let limits = extract::Limits {
+                max_bytes: max_bytes.saturating_mul(4),
+                ..extract::Limits::default()
+            };
+            let page = extract::extract(&html, &limits).map_err(|e| e.reason())?;
+            if page.too_deep > 0 {
+                counters.add("repaired:html_too_deep", 1);
+            }
+            (page.text, page.title)
+        }
+        ExtractMode::All => {
+            // html2text's time grows with the square of the nesting (minutes for 100,000 levels):
+            // refuse such pages rather than hang on them.
+            if extract::nesting_depth(&html) > ALL_MAX_DEPTH {
+                return Err("html_too_deep");
+            }
+            let text = html_to_text(&html).map_err(|_| "html_to_text")?;
+            (text, extract_title(&html))
+        }
+    };
+    Ok(Page {
+        text,
+        charset: Some(used.name()),
+        title,
+    })
+}
+
+/// The decoded HTML of a `response` block and the encoding used, or the reason it was skipped.
+pub fn response_html(
+    block: &[u8],
+    max_bytes: usize,
+    counters: &mut Counters,
+) -> Result<(String, &'static Encoding), &'static str> {
     let http = parse_http(block).ok_or("bad_http_header")?;
     if !(200..300).contains(&http.status) {
         return Err("http_status");
@@ -152,14 +190,11 @@ pub fn response_text(
     if had_errors {
         counters.add("repaired:invalid_encoding", 1);
     }
-    let title = extract_title(&html);
-    let text = html_to_text(&html).map_err(|_| "html_to_text")?;
-    Ok(Page {
-        text,
-        charset: Some(used.name()),
-        title,
-    })
+    Ok((html.into_owned(), used))
 }
+
+/// Deepest nesting `extract = "all"` hands to html2text.
+const ALL_MAX_DEPTH: usize = 1000;
 
 fn extract_title(html: &str) -> Option<String> {
     let lower = html.get(..html.len().min(64 * 1024))?.to_ascii_lowercase();
@@ -219,6 +254,7 @@ mod tests {
         let page = response_text(
             &response("text/html; charset=ISO-8859-1", body),
             1 << 20,
+            ExtractMode::All,
             &mut c,
         )
         .unwrap();
@@ -238,7 +274,8 @@ mod tests {
             .collect::<Vec<u8>>();
         let mut block = b"HTTP/1.0 200 OK\nContent-Type: text/html\n\n".to_vec();
         block.extend_from_slice(&body);
-        let page = response_text(&block, 1 << 20, &mut Counters::default()).unwrap();
+        let page =
+            response_text(&block, 1 << 20, ExtractMode::All, &mut Counters::default()).unwrap();
         assert_eq!(page.text.trim(), "Привет");
     }
 
@@ -246,17 +283,53 @@ mod tests {
     fn skips_non_html_and_errors() {
         let mut c = Counters::default();
         assert_eq!(
-            response_text(&response("image/png", b"x"), 1 << 20, &mut c).err(),
+            response_text(
+                &response("image/png", b"x"),
+                1 << 20,
+                ExtractMode::Main,
+                &mut c
+            )
+            .err(),
             Some("not_html")
         );
         let not_found = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\r\n<p>x</p>";
         assert_eq!(
-            response_text(not_found, 1 << 20, &mut c).err(),
+            response_text(not_found, 1 << 20, ExtractMode::Main, &mut c).err(),
             Some("http_status")
         );
         assert_eq!(
-            response_text(b"garbage", 1 << 20, &mut c).err(),
+            response_text(b"garbage", 1 << 20, ExtractMode::Main, &mut c).err(),
             Some("bad_http_header")
+        );
+    }
+
+    #[test]
+    fn main_mode_extracts_and_counts() {
+        let para = "Aquest és un paràgraf prou llarg per ser el contingut principal d'una pàgina web de prova.";
+        let body = format!(
+            "<html><head><title>Prova</title></head><body><nav><a href=/>Inici</a></nav><p>{para}</p><footer>Peu</footer></body></html>"
+        );
+        let block = response("text/html; charset=utf-8", body.as_bytes());
+        let mut c = Counters::default();
+        let main = response_text(&block, 1 << 20, ExtractMode::Main, &mut c).unwrap();
+        assert_eq!(main.text, format!("{para}\n"));
+        assert_eq!(main.title.as_deref(), Some("Prova"));
+        let all = response_text(&block, 1 << 20, ExtractMode::All, &mut c).unwrap();
+        assert!(all.text.contains("Inici") && all.text.contains("Peu"));
+        let empty = response("text/html", b"<nav><a href=/>Inici</a></nav>");
+        assert_eq!(
+            response_text(&empty, 1 << 20, ExtractMode::Main, &mut c).err(),
+            Some("no_main_content")
+        );
+        // Deep nesting: `main` flattens it (and counts), `all` refuses it rather than recurse.
+        let deep = format!("{}<p>{para}</p>", "<div>".repeat(50_000));
+        let block = response("text/html", deep.as_bytes());
+        let page = response_text(&block, 1 << 20, ExtractMode::Main, &mut c).unwrap();
+        assert_eq!(page.text, format!("{para}\n"));
+        assert_eq!(c.get("repaired:html_too_deep"), 1);
+        assert_eq!(
+            response_text(&block, 1 << 20, ExtractMode::All, &mut c).err(),
+            Some("html_too_deep")
         );
     }
 

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use super::{Counters, Decoded, DocReader, ReadError, ReadOptions, doc_id, restore_attrs};
+use super::{
+    Counters, Decoded, DocReader, ReadError, ReadOptions, doc_id, recorded_origin, restore_attrs,
+};
 use crate::document::{Document, Origin};
 
 /// Longest line we accept (a document of 512 MiB is not a web page).
@@ -24,6 +26,8 @@ pub struct JsonlDocs {
     record: u64,
     pos: u64,
     done: bool,
+    /// The last recorded origin's file name (see [`recorded_origin`]).
+    last_origin: Option<Arc<str>>,
 }
 
 impl JsonlDocs {
@@ -38,6 +42,7 @@ impl JsonlDocs {
             record: 0,
             pos: 0,
             done: false,
+            last_origin: None,
         }
     }
 
@@ -99,6 +104,18 @@ impl JsonlDocs {
         }
         if let Some(Value::Object(attrs)) = obj.remove("attrs") {
             restore_attrs(&mut doc, attrs);
+        }
+        // tria's own output records where each document came from: keep pointing there.
+        if let Some(Value::Object(o)) = obj.get("origin") {
+            if let Some(origin) = recorded_origin(
+                o.get("file"),
+                o.get("record"),
+                o.get("offset"),
+                &mut self.last_origin,
+            ) {
+                doc.origin = origin;
+                obj.remove("origin");
+            }
         }
         for (k, v) in obj {
             if !doc.meta.contains_key(&k) {

@@ -6,6 +6,7 @@
 //! the byte offset and the reason, and the reader yields nothing after it. Repairs that keep the
 //! record (lossy UTF-8, a wrong Content-Length) are counted in [`DocReader::counters`].
 
+pub mod extract;
 pub mod gzip;
 pub mod html;
 pub mod jsonl;
@@ -137,6 +138,8 @@ pub struct ReadOptions {
     pub parquet_batch: usize,
     /// Largest HTML payload turned into text, in bytes; larger responses are skipped and counted.
     pub max_html_bytes: usize,
+    /// WARC HTML: main content or all text.
+    pub extract: extract::ExtractMode,
 }
 
 impl Default for ReadOptions {
@@ -146,6 +149,7 @@ impl Default for ReadOptions {
             id_field: "id".into(),
             parquet_batch: 1024,
             max_html_bytes: 8 * 1024 * 1024,
+            extract: extract::ExtractMode::default(),
         }
     }
 }
@@ -379,6 +383,22 @@ impl Decoded {
     }
 }
 
+impl warc::RecordStarts for Decoded {
+    fn record_start_between(&self, lo: u64, hi: u64) -> Option<u64> {
+        match self {
+            Decoded::Gzip(g) => g.member_between(lo, hi),
+            _ => None,
+        }
+    }
+
+    fn is_record_start(&self, pos: u64) -> bool {
+        match self {
+            Decoded::Gzip(g) => g.member_at(pos).is_some(),
+            _ => false,
+        }
+    }
+}
+
 impl Read for Decoded {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
@@ -417,6 +437,36 @@ pub(crate) fn doc_id(value: Option<serde_json::Value>, file: &str, record: u64) 
 }
 
 /// Restores the numeric measurements of tria's own `attrs` object into a document.
+/// The origin tria recorded on a document of its own output (`file`, `record`, `offset`), so that a
+/// document re-read by a later step keeps pointing at the raw input it came from. `last` caches the
+/// previous file name: consecutive documents share one allocation.
+pub(crate) fn recorded_origin(
+    file: Option<&serde_json::Value>,
+    record: Option<&serde_json::Value>,
+    offset: Option<&serde_json::Value>,
+    last: &mut Option<Arc<str>>,
+) -> Option<crate::document::Origin> {
+    let file = file?.as_str()?;
+    let record = record?.as_u64()?;
+    let offset = match offset {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(v.as_u64()?),
+    };
+    let file = match last {
+        Some(f) if &**f == file => f.clone(),
+        _ => {
+            let f: Arc<str> = Arc::from(file);
+            *last = Some(f.clone());
+            f
+        }
+    };
+    Some(crate::document::Origin {
+        file,
+        record,
+        offset,
+    })
+}
+
 pub(crate) fn restore_attrs(doc: &mut Document, attrs: serde_json::Map<String, serde_json::Value>) {
     for (k, v) in attrs {
         if let Some(x) = v.as_f64() {

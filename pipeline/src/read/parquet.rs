@@ -16,7 +16,7 @@ use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use serde_json::Value;
 
-use super::{Counters, DocReader, ReadError, ReadOptions, doc_id, restore_attrs};
+use super::{Counters, DocReader, ReadError, ReadOptions, doc_id, recorded_origin, restore_attrs};
 use crate::document::{Document, Origin};
 
 pub struct ParquetDocs {
@@ -30,6 +30,8 @@ pub struct ParquetDocs {
     size: u64,
     rows_total: u64,
     done: bool,
+    /// The last recorded origin's file name (see [`recorded_origin`]).
+    last_origin: Option<Arc<str>>,
 }
 
 impl ParquetDocs {
@@ -84,6 +86,7 @@ impl ParquetDocs {
             size,
             rows_total,
             done: false,
+            last_origin: None,
         })
     }
 
@@ -94,10 +97,16 @@ impl ParquetDocs {
         let mut id = None;
         let mut meta = serde_json::Map::new();
         let mut attrs = None;
+        let mut recorded: [Option<Value>; 3] = [None, None, None];
         for (field, col) in schema.fields().iter().zip(batch.columns()) {
             let name = field.name();
             let value = cell(col, row);
-            if *name == self.opts.text_field {
+            let slot = ["origin_file", "origin_record", "origin_offset"]
+                .iter()
+                .position(|c| name == c);
+            if let Some(i) = slot {
+                recorded[i] = Some(value);
+            } else if *name == self.opts.text_field {
                 text = Some(value);
             } else if *name == self.opts.id_field {
                 id = Some(value);
@@ -139,6 +148,26 @@ impl ParquetDocs {
             offset: None,
         };
         let mut doc = Document::new(id, text, origin);
+        // tria's own output records where each document came from: keep pointing there.
+        let [file, rec, off] = &recorded;
+        match recorded_origin(
+            file.as_ref(),
+            rec.as_ref(),
+            off.as_ref(),
+            &mut self.last_origin,
+        ) {
+            Some(o) => doc.origin = o,
+            None => {
+                for (name, v) in ["origin_file", "origin_record", "origin_offset"]
+                    .into_iter()
+                    .zip(recorded)
+                {
+                    if let Some(v) = v.filter(|v| !v.is_null()) {
+                        meta.insert(name.to_string(), v);
+                    }
+                }
+            }
+        }
         doc.meta = meta;
         if let Some(a) = attrs {
             restore_attrs(&mut doc, a);

@@ -5,6 +5,10 @@
 //! resynchronising on the next `WARC/x.y` version line: a too-long length gives back the bytes of
 //! the next record it swallowed, a too-short one takes the lines up to the next record. Each repair
 //! or skip is counted by reason in [`WarcCounters`].
+//!
+//! Where the stream itself marks record starts ([`RecordStarts`]: CommonCrawl writes every record
+//! as its own gzip member), a member start that begins with `WARC/` is a boundary whatever the bytes
+//! before it say, so a junk member or a wrong length damages one record only, never its neighbour.
 
 use std::io::{self, BufRead};
 
@@ -37,6 +41,39 @@ impl WarcRecord {
     pub fn warc_type(&self) -> &str {
         self.header("WARC-Type").unwrap_or("")
     }
+}
+
+/// Record starts the container knows about, as uncompressed offsets: the starts of gzip members.
+/// Only a start whose bytes begin with `WARC/` is trusted (a recompressed file could put members
+/// anywhere).
+pub trait RecordStarts {
+    /// The first known start strictly between `lo` and `hi`.
+    fn record_start_between(&self, _lo: u64, _hi: u64) -> Option<u64> {
+        None
+    }
+    /// Whether a start is known at exactly `pos`.
+    fn is_record_start(&self, _pos: u64) -> bool {
+        false
+    }
+}
+
+/// Plain bytes and generic readers mark nothing.
+impl RecordStarts for &[u8] {}
+impl<R> RecordStarts for std::io::BufReader<R> {}
+
+impl<R: std::io::Read> RecordStarts for super::gzip::GzMembers<R> {
+    fn record_start_between(&self, lo: u64, hi: u64) -> Option<u64> {
+        self.member_between(lo, hi)
+    }
+    fn is_record_start(&self, pos: u64) -> bool {
+        self.member_at(pos).is_some()
+    }
+}
+
+/// Whether `bytes` can be the start of a record: `WARC/`, or a prefix of it when shorter.
+fn starts_like_record(bytes: &[u8]) -> bool {
+    let n = bytes.len().min(5);
+    n > 0 && bytes[..n] == b"WARC/"[..n]
 }
 
 /// A byte source with push-back and a running position, over any `BufRead`.
@@ -256,7 +293,7 @@ pub struct WarcParser<R> {
     failed: bool,
 }
 
-impl<R: BufRead> WarcParser<R> {
+impl<R: BufRead + RecordStarts> WarcParser<R> {
     pub fn new(inner: R) -> Self {
         WarcParser {
             input: Input::new(inner),
@@ -287,6 +324,7 @@ impl<R: BufRead> WarcParser<R> {
     fn resync(&mut self) -> io::Result<()> {
         loop {
             self.line.clear();
+            let at = self.input.pos();
             if self.input.read_line(&mut self.line, MAX_HEADER_LINE)? == 0 {
                 return Ok(());
             }
@@ -295,7 +333,26 @@ impl<R: BufRead> WarcParser<R> {
                 self.input.unread(&l);
                 return Ok(());
             }
+            if self.give_back_from_record_start(at) {
+                return Ok(());
+            }
         }
+    }
+
+    /// When a known record start falls inside `self.line` (read from offset `at`) and its bytes
+    /// begin like a record, gives back the line from there and returns true.
+    fn give_back_from_record_start(&mut self, at: u64) -> bool {
+        let end = at + self.line.len() as u64;
+        let Some(p) = self.input.inner().record_start_between(at, end) else {
+            return false;
+        };
+        let cut = (p - at) as usize;
+        if !starts_like_record(&self.line[cut..]) {
+            return false;
+        }
+        let rest = self.line.split_off(cut);
+        self.input.unread(&rest);
+        true
     }
 
     /// Reads the next record, repairing what can be repaired. `counters` receives repair counts.
@@ -320,9 +377,12 @@ impl<R: BufRead> WarcParser<R> {
                 offset = at;
                 break;
             }
-            // Junk where a record should start: skip to the next version line.
-            if let Err(e) = self.resync() {
-                return self.fatal(at, e);
+            // Junk where a record should start: skip to the next record start (inside this line,
+            // where the container marks one) or the next version line.
+            if !self.give_back_from_record_start(at) {
+                if let Err(e) = self.resync() {
+                    return self.fatal(at, e);
+                }
             }
             return Next::Skipped {
                 offset: at,
@@ -427,6 +487,7 @@ impl<R: BufRead> WarcParser<R> {
 
     fn read_block(&mut self, mut record: WarcRecord, length: u64, counters: &mut Counters) -> Next {
         let offset = record.offset;
+        let block_start = self.input.pos();
         let mut block = Vec::with_capacity(length as usize);
         let got = match self.input.read_n(length, &mut block) {
             Ok(g) => g,
@@ -449,6 +510,24 @@ impl<R: BufRead> WarcParser<R> {
             };
         }
 
+        // A record start inside the block: the length is too long and swallowed the next record's
+        // first bytes (perhaps only part of its version line).
+        if let Some(p) = self
+            .input
+            .inner()
+            .record_start_between(block_start, block_start + got)
+        {
+            let cut = (p - block_start) as usize;
+            if starts_like_record(&block[cut..]) {
+                counters.add("repaired:wrong_content_length", 1);
+                let rest = block.split_off(cut);
+                self.input.unread(&rest);
+                trim_trailing_blank_lines(&mut block);
+                record.block = block;
+                return Next::Record(record);
+            }
+        }
+
         match self.clean_boundary() {
             Ok(true) => {
                 record.block = block;
@@ -462,6 +541,7 @@ impl<R: BufRead> WarcParser<R> {
         let mut blanks = 0;
         let boundary_ok = loop {
             let before = tail.len();
+            let line_at = self.input.pos();
             match self.input.read_line(&mut tail, MAX_HEADER_LINE) {
                 Ok(0) => break blanks > 0 || tail.is_empty(),
                 Ok(_) => {}
@@ -476,7 +556,9 @@ impl<R: BufRead> WarcParser<R> {
                 }
                 continue;
             }
-            let ok = is_version_line(line) && blanks > 0;
+            // The next member starts here: this record ended with its member, whatever follows.
+            let ok = (is_version_line(line) && blanks > 0)
+                || self.input.inner().is_record_start(line_at);
             // Give the non-blank line back: it belongs to whatever comes next.
             let l = tail.split_off(before);
             self.input.unread(&l);
@@ -501,14 +583,20 @@ impl<R: BufRead> WarcParser<R> {
         block.extend_from_slice(&tail);
         loop {
             self.line.clear();
+            let at = self.input.pos();
             match self.input.read_line(&mut self.line, MAX_HEADER_LINE) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => return self.fatal(offset, e),
             }
-            if is_version_line(&self.line) {
+            if is_version_line(&self.line) || self.input.inner().is_record_start(at) {
+                // The next record, or the next member: this record ends here.
                 let l = std::mem::take(&mut self.line);
                 self.input.unread(&l);
+                break;
+            }
+            if self.give_back_from_record_start(at) {
+                block.extend_from_slice(&self.line);
                 break;
             }
             if block.len() as u64 + self.line.len() as u64 > MAX_BLOCK {
@@ -526,7 +614,7 @@ impl<R: BufRead> WarcParser<R> {
     }
 }
 
-impl<R: BufRead> WarcParser<R> {
+impl<R: BufRead + RecordStarts> WarcParser<R> {
     /// The fast path after a block: consumes the separator when the bytes are exactly what a
     /// well-formed file has (`\r\n\r\n` or `\n\n`, then `WARC/` or the end) and returns true;
     /// otherwise consumes nothing and returns false, leaving the slow path to decide.
@@ -588,7 +676,12 @@ mod tests {
     use super::*;
 
     fn records(data: &[u8]) -> (Vec<WarcRecord>, Vec<&'static str>, Counters) {
-        let mut p = WarcParser::new(data);
+        drain(WarcParser::new(data))
+    }
+
+    fn drain<R: BufRead + RecordStarts>(
+        mut p: WarcParser<R>,
+    ) -> (Vec<WarcRecord>, Vec<&'static str>, Counters) {
         let mut c = Counters::default();
         let mut out = Vec::new();
         let mut skipped = Vec::new();
@@ -611,6 +704,63 @@ mod tests {
             "WARC/1.0\r\nWARC-Type: {kind}\r\nContent-Length: {}\r\n\r\n{body}\r\n\r\n",
             body.len()
         )
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// One gzip member per record, as CommonCrawl writes: damage stays inside its own member.
+    #[test]
+    fn member_starts_confine_junk_and_wrong_lengths_to_one_record() {
+        let a = rec("conversion", "first body\nline two");
+        // Binary junk without a final newline: its last line runs into the next member's bytes.
+        let junk: Vec<u8> = (0..700u32).map(|i| (i * 37 % 251) as u8 | 1).collect();
+        let b = rec("conversion", "second body");
+        // Content-Length 7 bytes too long: it swallows the separator and `WARC/` of the next one.
+        let c = "WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 18\r\n\r\nthird body\r\n\r\n";
+        let d = rec("conversion", "fourth body");
+        let mut file = Vec::new();
+        for m in [
+            a.as_bytes(),
+            &junk,
+            b.as_bytes(),
+            c.as_bytes(),
+            d.as_bytes(),
+        ] {
+            file.extend_from_slice(&gz(m));
+        }
+        let members = crate::read::gzip::GzMembers::new(&file[..]);
+        let (recs, skipped, counters) = drain(WarcParser::new(members));
+        let bodies: Vec<String> = recs
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.block).into_owned())
+            .collect();
+        assert_eq!(
+            bodies,
+            [
+                "first body\nline two",
+                "second body",
+                "third body\r\n",
+                "fourth body"
+            ]
+        );
+        assert_eq!(skipped, ["malformed_header"]);
+        assert_eq!(counters.0.get("repaired:wrong_content_length"), Some(&1));
+        // The same bytes without member boundaries lose the record after the junk.
+        let plain: Vec<u8> = [
+            a.as_bytes(),
+            &junk,
+            b.as_bytes(),
+            c.as_bytes(),
+            d.as_bytes(),
+        ]
+        .concat();
+        let (recs, _, _) = records(&plain);
+        assert!(recs.len() < 4);
     }
 
     #[test]

@@ -78,8 +78,12 @@ impl WarcDocs {
             // The block is exactly the extracted text; the record separator is not in it.
             Format::Wet => utf8_lossy(rec.block, &mut self.counters),
             _ => {
-                match html::response_text(&rec.block, self.opts.max_html_bytes, &mut self.counters)
-                {
+                match html::response_text(
+                    &rec.block,
+                    self.opts.max_html_bytes,
+                    self.opts.extract,
+                    &mut self.counters,
+                ) {
                     Ok(page) => {
                         if let Some(cs) = page.charset {
                             meta.insert("charset".into(), Value::String(cs.to_string()));
