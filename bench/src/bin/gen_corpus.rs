@@ -596,3 +596,69 @@ fn main() -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool() -> Pool {
+        let sentences: Vec<String> = (0..200)
+            .map(|i| {
+                format!(
+                    "Frase numero {i} amb paraules diverses com casa{} riu{} i muntanya{}.",
+                    i % 7,
+                    i % 11,
+                    i % 13
+                )
+            })
+            .collect();
+        let words = sentences
+            .iter()
+            .flat_map(|s| s.split_whitespace())
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_string())
+            .filter(|w| w.chars().count() >= 2)
+            .collect();
+        Pool {
+            lang: "ca".into(),
+            sentences,
+            words,
+        }
+    }
+
+    #[test]
+    fn jaccard_of_shingles() {
+        let a = shingles("one two three four five six");
+        let b = shingles("one two three four five seven");
+        // {1-5, 2-6} vs {1-5, 2-7}: one shared of three.
+        assert!((jaccard(&a, &b) - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(jaccard(&a, &shingles("ONE two, three four five six!")), 1.0);
+    }
+
+    #[test]
+    fn near_duplicates_land_in_range_with_the_recorded_similarity() {
+        let p = pool();
+        let mut rng = Rng(7);
+        let mut made = 0;
+        for _ in 0..20 {
+            let src = good_text(&p, &mut rng);
+            let words = word_count(&src);
+            assert!(words >= 80, "{words} words");
+            if let Some((dup, j)) = near_dup(&src, &p, &mut rng) {
+                assert!((0.80..=0.95).contains(&j), "{j}");
+                assert!((jaccard(&shingles(&src), &shingles(&dup)) - j).abs() < 1e-12);
+                assert_ne!(src, dup);
+                made += 1;
+            }
+        }
+        assert!(made >= 15, "only {made} of 20 near duplicates made");
+    }
+
+    #[test]
+    fn wrong_content_length_changes_only_the_header() {
+        let rec = wet_conversion(3, "https://x.example/", "", "hello world\n");
+        let bad = with_content_length(&rec, 7);
+        let s = String::from_utf8(bad).expect("utf-8");
+        assert!(s.contains("Content-Length: 19\r\n"), "{s}");
+        assert!(s.ends_with("hello world\n\r\n\r\n"));
+    }
+}
