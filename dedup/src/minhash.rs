@@ -370,29 +370,23 @@ impl MinHasher {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn fold_avx2(&self, mins: &mut [i64], shingles: &[u64]) {
-        for &h in shingles {
-            signature_step(
-                mins,
-                &self.a_lo,
-                &self.a_hi,
-                &self.b,
-                mod_mersenne61(h as u128),
-            );
-        }
+        self.fold_halves(mins, shingles);
     }
 
     /// The same loop compiled for AVX-512 (twice the lanes, 64-bit multiplies).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
     fn fold_avx512(&self, mins: &mut [i64], shingles: &[u64]) {
+        self.fold_halves(mins, shingles);
+    }
+
+    /// The 32-bit-halves loop, inlined into each caller so that it is compiled with the caller's
+    /// target features.
+    #[inline(always)]
+    fn fold_halves(&self, mins: &mut [i64], shingles: &[u64]) {
         for &h in shingles {
-            signature_step(
-                mins,
-                &self.a_lo,
-                &self.a_hi,
-                &self.b,
-                mod_mersenne61(h as u128),
-            );
+            let h = mod_mersenne61(h as u128);
+            signature_step(mins, &self.a_lo, &self.a_hi, &self.b, h);
         }
     }
 

@@ -153,18 +153,8 @@ fn task_state(out_dir: &Path, step: &str, rank: usize, tasks: usize) -> TaskStat
     TaskStatus { rank, state, log }
 }
 
-/// The usual order of the steps (for runs without `run.json`).
-const STEP_ORDER: &[&str] = &[
-    "filter",
-    "dedup-signatures",
-    "dedup-pairs",
-    "dedup-clusters",
-    "dedup-filter",
-    "tokenizer-train",
-    "tokenize",
-    "eval",
-    "report",
-];
+// The usual order of the steps (for runs without `run.json`).
+use crate::steps::STEP_ORDER;
 
 /// The steps and task counts seen in marker and log names (`<rank>-of-<tasks>`), when the run has
 /// no `run.json` (run by hand or by another scheduler).

@@ -35,6 +35,19 @@ use crate::run::{self, InputFile, RunOptions};
 use crate::tokens;
 use crate::write::{self, OutputFormat};
 
+/// Every step there is, in the order a pipeline runs them (a pipeline has a subset).
+pub const STEP_ORDER: &[&str] = &[
+    "filter",
+    "dedup-signatures",
+    "dedup-pairs",
+    "dedup-clusters",
+    "dedup-filter",
+    "tokenizer-train",
+    "tokenize",
+    "eval",
+    "report",
+];
+
 /// One step of a pipeline and how many tasks it has.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StepSpec {
@@ -870,4 +883,34 @@ fn lang_key(part: &str) -> String {
 
 fn plan_names(config: &PipelineConfig) -> Vec<String> {
     plan(config, 1).iter().map(|s| s.name.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_pipeline_has_every_step_in_order() {
+        let c = PipelineConfig::parse(
+            "[output]\ndir = \"o\"\n[dedup]\n[tokenize]\ntrain_vocab_size = 300\n\
+             [eval]\ntrain_steps = 1\n",
+            "p.toml",
+            PathBuf::new(),
+        )
+        .expect("valid");
+        let names: Vec<&str> = plan(&c, 3).iter().map(|s| s.name).collect();
+        assert_eq!(names, STEP_ORDER);
+        let tasks: Vec<usize> = plan(&c, 3).iter().map(|s| s.tasks).collect();
+        assert_eq!(tasks, [3, 3, 3, 1, 3, 1, 3, 1, 1]);
+        let plain = PipelineConfig::parse("[output]\ndir = \"o\"\n", "p.toml", PathBuf::new())
+            .expect("valid");
+        assert_eq!(
+            plan(&plain, 3),
+            [StepSpec {
+                name: "filter",
+                tasks: 3,
+                after: None
+            }]
+        );
+    }
 }
