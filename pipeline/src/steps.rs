@@ -279,7 +279,7 @@ fn partition_files(config: &PipelineConfig, dir: &Path, part: &str) -> Vec<Input
     let root = part_dir(dir, part);
     let ext = format!(".{}", format.extension());
     let mut files = Vec::new();
-    collect_files(&root, &root, part.is_empty(), &ext, &mut files);
+    collect_files(&root, &root, &ext, &mut files);
     files.sort();
     files
         .into_iter()
@@ -302,9 +302,9 @@ fn partition_files(config: &PipelineConfig, dir: &Path, part: &str) -> Vec<Input
         .collect()
 }
 
-/// Files below `dir` ending in `ext`, as paths relative to `root`; skips hidden entries and, at the
-/// top of an unpartitioned step directory, the step's own subdirectories.
-fn collect_files(root: &Path, dir: &Path, top_flat: bool, ext: &str, out: &mut Vec<String>) {
+/// Files below `dir` ending in `ext`, as paths relative to `root` (input names may hold
+/// directories); skips hidden entries (`.tria`, `.work`) and the rejects at the top.
+fn collect_files(root: &Path, dir: &Path, ext: &str, out: &mut Vec<String>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -315,9 +315,7 @@ fn collect_files(root: &Path, dir: &Path, top_flat: bool, ext: &str, out: &mut V
         }
         let path = e.path();
         if e.file_type().is_ok_and(|t| t.is_dir()) {
-            if !(top_flat && dir == root && name == ".work") {
-                collect_files(root, &path, top_flat, ext, out);
-            }
+            collect_files(root, &path, ext, out);
         } else if name.ends_with(ext) {
             let rel = path.strip_prefix(root).unwrap_or(&path);
             out.push(rel.to_string_lossy().into_owned());
