@@ -376,6 +376,17 @@ fn a_bad_input_file_is_left_out_and_a_rerun_after_fixing_it_redoes_the_later_ste
     let r: serde_json::Value =
         serde_json::from_slice(&fs::read(dir.path().join("out/report.json")).unwrap()).unwrap();
     assert_eq!(r["filter"]["files"]["failed"], 1);
+    let failure = &r["filter"]["failures"][0];
+    assert!(
+        failure["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("cc-2.warc.wet.gz")
+            && failure["error"].as_str().unwrap().contains("truncated"),
+        "{failure}"
+    );
+    let html = fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(html.contains("Failed files") && html.contains("cc-2.warc.wet.gz"));
     let partial = r["tokens"]["all"]["documents"].as_u64().unwrap();
     assert!(partial > 100 && partial < 178, "{partial}");
 

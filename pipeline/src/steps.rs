@@ -781,6 +781,28 @@ impl PipelineReport {
             pipeline: config.source.clone(),
             ..Default::default()
         };
+        // The errors of files that failed, from the filter step's own reports (one per rank).
+        let mut errors: BTreeMap<String, String> = BTreeMap::new();
+        let mut reports = vec![plan.out_dir.join("report.json")];
+        if let Ok(rd) = fs::read_dir(plan.out_dir.join(".tria")) {
+            let mut ranks: Vec<PathBuf> = rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().contains("report-rank"))
+                .collect();
+            ranks.sort();
+            reports.extend(ranks);
+        }
+        for p in reports {
+            if let Some(r) = fs::read(&p)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<RunReport>(&b).ok())
+            {
+                for f in r.failures {
+                    errors.insert(f.file, f.error);
+                }
+            }
+        }
         for input in &plan.inputs {
             filter.files.total += 1;
             match plan.file_stats(input) {
@@ -788,7 +810,14 @@ impl PipelineReport {
                     filter.files.resumed += 1;
                     filter.add_file(&s);
                 }
-                None => filter.files.failed += 1,
+                None => {
+                    filter.files.failed += 1;
+                    let file = input.path.display().to_string();
+                    let error = errors
+                        .remove(&file)
+                        .unwrap_or_else(|| "not complete: its filter task has not run".into());
+                    filter.failures.push(crate::report::Failure { file, error });
+                }
             }
         }
         let mut r = PipelineReport {
