@@ -405,3 +405,26 @@ fn a_bad_input_file_is_left_out_and_a_rerun_after_fixing_it_redoes_the_later_ste
     assert_eq!(r["dedup"]["all"]["removed"]["exact"], 1);
     assert_eq!(r["dedup"]["all"]["removed"]["near"], 1);
 }
+
+/// A pipeline named by a relative path from another directory (as the README's quick start does):
+/// every step finds the previous one's output.
+#[test]
+fn a_pipeline_given_by_a_relative_path_runs_every_step() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(&dir.path().join("sub/in"));
+    fs::write(
+        dir.path().join("sub/p.toml"),
+        PIPELINE.split("[tokenize]").next().unwrap(),
+    )
+    .unwrap();
+    run_ok(
+        tria()
+            .current_dir(dir.path())
+            .args(["run", "-q", "sub/p.toml"]),
+    );
+    let docs: usize = (0..6)
+        .map(|f| read_jsonl_zst(&dir.path().join(format!("sub/out/dedup/cc-{f}.jsonl.zst"))).len())
+        .sum();
+    assert_eq!(docs, 178);
+    assert!(!dir.path().join("sub/sub").exists());
+}

@@ -317,7 +317,14 @@ impl PipelineConfig {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::new(&name, format!("cannot read: {e}")))?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        // Absolute, so that every path the run derives (step directories handed to later steps,
+        // a Slurm job's working directory) means the same wherever it is used.
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let base = match parent {
+            Some(p) => std::path::absolute(p),
+            None => std::env::current_dir(),
+        }
+        .map_err(|e| ConfigError::new(&name, format!("cannot resolve its directory: {e}")))?;
         Self::parse(&text, &name, base)
     }
 
