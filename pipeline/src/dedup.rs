@@ -40,7 +40,7 @@ use crate::write::{self, DocWriter, OutputFormat};
 /// The `meta` key holding, on every kept document, the size of its duplicate cluster (1: unique).
 pub const CLUSTER_META: &str = "dup_cluster_size";
 /// Name of the parameter file of a sharded work directory and of a one-machine output directory.
-pub const PARAMS: &str = "tria-dedup.json";
+const PARAMS: &str = "tria-dedup.json";
 /// Documents per batch handed to the hashers (hashed on all threads).
 const BATCH: usize = 4096;
 
@@ -460,6 +460,15 @@ fn claim_params(path: &Path, params: &Params, force: bool) -> Result<bool, Dedup
         }
     }
     Ok(false)
+}
+
+/// Whether the work directory `work` records a dedup of other inputs or methods than these
+/// (`None`: it records none, or nothing readable). The same parameters [`signatures`] checks
+/// before it goes on, less the tria version.
+pub fn records_other(work: &Path, methods: &Methods, inputs: &[InputFile]) -> Option<bool> {
+    let old: Params = serde_json::from_slice(&fs::read(work.join(PARAMS)).ok()?).ok()?;
+    let new = Params::new(methods, inputs);
+    Some(old.methods != new.methods || old.inputs != new.inputs)
 }
 
 fn load_params(work: &Path) -> Result<Params, DedupRunError> {

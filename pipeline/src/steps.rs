@@ -457,18 +457,8 @@ fn drop_stale_dedup(config: &PipelineConfig, layout: &Layout, quiet: bool) -> an
     };
     for part in partitions(config, &layout.filter()) {
         let work = layout.dedup_work(&part);
-        let Ok(bytes) = fs::read(work.join(dedup::PARAMS)) else {
-            continue;
-        };
-        let Ok(old) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-            continue;
-        };
-        let inputs: Vec<String> = partition_files(config, &layout.filter(), &part)
-            .iter()
-            .map(|i| i.path.display().to_string())
-            .collect();
-        let methods = serde_json::to_value(methods(config, d, &part))?;
-        if old["inputs"] == serde_json::json!(inputs) && old["methods"] == methods {
+        let inputs = partition_files(config, &layout.filter(), &part);
+        if dedup::records_other(&work, &methods(config, d, &part), &inputs) != Some(true) {
             continue;
         }
         if !quiet {
