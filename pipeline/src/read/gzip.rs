@@ -6,14 +6,22 @@
 //! length, and records `(uncompressed offset, compressed offset)` for every member start. A stream
 //! that ends inside a member is reported as a truncation naming the member's compressed offset,
 //! instead of silently yielding a short record.
+//!
+//! Speed: when a whole member is in the input buffer (every CommonCrawl WET record is), it is
+//! inflated in one call by libdeflate ([`whole`]), about 1.6x faster than streaming inflate; any
+//! member that is not whole in the buffer, does not fit the output buffer, or fails there (corrupt,
+//! truncated) is inflated by the streaming path instead, which reports the precise error.
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
 
-use flate2::{Crc, Decompress, FlushDecompress, Status};
+use flate2::{Decompress, FlushDecompress, Status};
 
-const IN_BUF: usize = 256 * 1024;
-const OUT_BUF: usize = 256 * 1024;
+const IN_BUF: usize = 2 * 1024 * 1024;
+/// Below this many buffered input bytes the buffer is refilled before a one-shot attempt, so that
+/// members up to this compressed size are always whole in it.
+const WHOLE_MIN_INPUT: usize = 256 * 1024;
+const OUT_BUF: usize = 1024 * 1024;
 /// How many member boundaries we remember: the reader asks only about recent positions.
 const KEEP_BOUNDARIES: usize = 64;
 
@@ -41,7 +49,11 @@ pub struct GzMembers<R> {
     out_base: u64,
     state: State,
     inflate: Decompress,
-    crc: Crc,
+    /// One-shot inflater; `None` if libdeflate could not allocate one (then everything streams).
+    whole: Option<whole::WholeInflater>,
+    /// CRC-32 and length (mod 2^32) of the current member's output so far.
+    crc: u32,
+    amount: u32,
     member_start: u64,
     boundaries: VecDeque<(u64, u64)>,
     members: u64,
@@ -62,7 +74,9 @@ impl<R: Read> GzMembers<R> {
             out_base: 0,
             state: State::Header,
             inflate: Decompress::new(false),
-            crc: Crc::new(),
+            whole: whole::WholeInflater::new(),
+            crc: 0,
+            amount: 0,
             member_start: 0,
             boundaries: VecDeque::new(),
             members: 0,
@@ -212,10 +226,43 @@ impl<R: Read> GzMembers<R> {
         let crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
         let isize = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
         self.in_pos += 8;
-        if crc != self.crc.sum() || isize != self.crc.amount() {
+        if crc != self.crc || isize != self.amount {
             return Err(self.bad(self.member_start, "gzip CRC or length mismatch in member"));
         }
         Ok(())
+    }
+
+    /// Inflates the member whose header was just read in one call, when it is whole in the input
+    /// buffer and fits the output buffer, and checks its trailer. Returns false (having consumed
+    /// nothing) when it cannot, and the caller streams the member instead.
+    fn inflate_whole_member(&mut self) -> io::Result<bool> {
+        if self.whole.is_none() {
+            return Ok(false);
+        }
+        if self.in_len - self.in_pos < WHOLE_MIN_INPUT {
+            self.fill_input(WHOLE_MIN_INPUT)?;
+        }
+        let Some(inflater) = self.whole.as_mut() else {
+            return Ok(false);
+        };
+        let input = &self.inbuf[self.in_pos..self.in_len];
+        let Some((used, made)) = inflater.inflate(input, &mut self.outbuf[self.out_len..]) else {
+            return Ok(false);
+        };
+        let Some(t) = input.get(used..used + 8) else {
+            return Ok(false);
+        };
+        let crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
+        let isize = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
+        if crc != whole::crc32(0, &self.outbuf[self.out_len..self.out_len + made])
+            || isize != made as u32
+        {
+            // Let the streaming path find and report the fault.
+            return Ok(false);
+        }
+        self.in_pos += used + 8;
+        self.out_len += made;
+        Ok(true)
     }
 
     /// Produces the next chunk of output into `outbuf`; leaves `out_len == 0` at the end.
@@ -228,8 +275,16 @@ impl<R: Read> GzMembers<R> {
                 State::Done => return Ok(()),
                 State::Header => {
                     if self.read_header()? {
+                        if self.inflate_whole_member()? {
+                            // Still at a member boundary: the chunk is the whole member.
+                            if self.out_len > 0 {
+                                return Ok(());
+                            }
+                            continue;
+                        }
                         self.inflate.reset(false);
-                        self.crc.reset();
+                        self.crc = 0;
+                        self.amount = 0;
                         self.state = State::Body;
                     } else {
                         self.state = State::Done;
@@ -255,8 +310,9 @@ impl<R: Read> GzMembers<R> {
                     let used = (self.inflate.total_in() - before_in) as usize;
                     let made = (self.inflate.total_out() - before_out) as usize;
                     self.in_pos += used;
-                    self.crc
-                        .update(&self.outbuf[self.out_len..self.out_len + made]);
+                    self.crc =
+                        whole::crc32(self.crc, &self.outbuf[self.out_len..self.out_len + made]);
+                    self.amount = self.amount.wrapping_add(made as u32);
                     self.out_len += made;
                     match status {
                         Status::StreamEnd => {
@@ -312,6 +368,75 @@ impl<R: Read> BufRead for GzMembers<R> {
     }
 }
 
+/// libdeflate's one-shot raw-deflate decompressor, behind a safe interface.
+mod whole {
+    #![allow(unsafe_code)]
+
+    use std::ptr::NonNull;
+
+    use libdeflate_sys::{
+        libdeflate_alloc_decompressor, libdeflate_crc32, libdeflate_decompressor,
+        libdeflate_deflate_decompress_ex, libdeflate_free_decompressor,
+        libdeflate_result_LIBDEFLATE_SUCCESS,
+    };
+
+    pub struct WholeInflater {
+        ptr: NonNull<libdeflate_decompressor>,
+    }
+
+    // SAFETY: a libdeflate decompressor is plain heap state with no tie to the thread that made
+    // it; `inflate` takes `&mut self`, so it is never used from two threads at once.
+    unsafe impl Send for WholeInflater {}
+
+    impl WholeInflater {
+        /// `None` when libdeflate cannot allocate (out of memory).
+        pub fn new() -> Option<Self> {
+            // SAFETY: no preconditions; the result is checked for null.
+            NonNull::new(unsafe { libdeflate_alloc_decompressor() })
+                .map(|ptr| WholeInflater { ptr })
+        }
+
+        /// Inflates one complete raw deflate stream starting at `input[0]` into `out`. Returns
+        /// `(compressed bytes used, bytes written)`, or `None` when the stream is corrupt, is not
+        /// complete within `input`, or does not fit in `out`.
+        pub fn inflate(&mut self, input: &[u8], out: &mut [u8]) -> Option<(usize, usize)> {
+            let mut used = 0usize;
+            let mut made = 0usize;
+            // SAFETY: `ptr` is a live decompressor owned by `self` (exclusive through `&mut`);
+            // the input and output pointers come from slices valid for the lengths passed, which
+            // libdeflate never exceeds; the two result pointers are valid locals.
+            let result = unsafe {
+                libdeflate_deflate_decompress_ex(
+                    self.ptr.as_ptr(),
+                    input.as_ptr().cast(),
+                    input.len(),
+                    out.as_mut_ptr().cast(),
+                    out.len(),
+                    &mut used,
+                    &mut made,
+                )
+            };
+            (result == libdeflate_result_LIBDEFLATE_SUCCESS
+                && used <= input.len()
+                && made <= out.len())
+            .then_some((used, made))
+        }
+    }
+
+    /// Extends the gzip CRC-32 `crc` (0 to start) over `data`.
+    pub fn crc32(crc: u32, data: &[u8]) -> u32 {
+        // SAFETY: the pointer and length come from one slice; libdeflate only reads it.
+        unsafe { libdeflate_crc32(crc, data.as_ptr().cast(), data.len()) }
+    }
+
+    impl Drop for WholeInflater {
+        fn drop(&mut self) {
+            // SAFETY: `ptr` came from `libdeflate_alloc_decompressor` and is freed once, here.
+            unsafe { libdeflate_free_decompressor(self.ptr.as_ptr()) }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +484,56 @@ mod tests {
             ]
         );
         assert_eq!(d.members(), 3);
+    }
+
+    /// Members the one-shot path cannot take (compressed bigger than the input buffer, output
+    /// bigger than the output buffer) stream instead, between members it takes; the bytes and the
+    /// member offsets are the same either way.
+    #[test]
+    fn big_members_stream_between_whole_ones() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let noise: Vec<u8> = (0..IN_BUF + 300_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let parts: Vec<Vec<u8>> = vec![
+            b"small one\n".to_vec(),
+            noise,                   // compressed size > IN_BUF: never whole in the buffer
+            vec![b'z'; OUT_BUF * 3], // output > OUT_BUF
+            b"small two\n".to_vec(),
+        ];
+        let members: Vec<Vec<u8>> = parts.iter().map(|p| member(p)).collect();
+        assert!(members[1].len() > IN_BUF);
+        let all: Vec<u8> = members.concat();
+        let mut d = GzMembers::new(&all[..]);
+        let mut out = Vec::new();
+        let mut starts = Vec::new();
+        loop {
+            let pos = out.len() as u64;
+            let chunk = d.fill_buf().unwrap().to_vec();
+            if chunk.is_empty() {
+                break;
+            }
+            if let Some(c) = d.member_at(pos) {
+                starts.push((pos, c));
+            }
+            out.extend_from_slice(&chunk);
+            d.consume(chunk.len());
+        }
+        assert!(out == parts.concat(), "decompressed bytes differ");
+        let mut want = Vec::new();
+        let (mut u, mut c) = (0u64, 0u64);
+        for (p, m) in parts.iter().zip(&members) {
+            want.push((u, c));
+            u += p.len() as u64;
+            c += m.len() as u64;
+        }
+        assert_eq!(starts, want);
+        assert_eq!(d.members(), 4);
     }
 
     #[test]

@@ -19,27 +19,101 @@ pub const MAX_BLOCK: u64 = 256 * 1024 * 1024;
 /// Longest header line we accept before calling the header malformed.
 const MAX_HEADER_LINE: usize = 64 * 1024;
 
-/// One WARC record: headers in file order and the block.
+/// One WARC record: the version line, the header fields in file order and the block.
+///
+/// The version and the fields live in one string (`head`), addressed by byte ranges, so a record
+/// costs three allocations however many fields it has.
 #[derive(Debug, Clone)]
 pub struct WarcRecord {
     /// Uncompressed offset of the version line.
     pub offset: u64,
-    pub version: String,
-    pub headers: Vec<(String, String)>,
+    head: String,
+    version_end: usize,
+    /// `(name start, name end, value end)`: a value starts where its name ends.
+    fields: Vec<(usize, usize, usize)>,
     pub block: Vec<u8>,
 }
 
 impl WarcRecord {
+    fn new(offset: u64, version: &[u8]) -> WarcRecord {
+        let mut head = String::with_capacity(512);
+        push_field(&mut head, version);
+        WarcRecord {
+            offset,
+            version_end: head.len(),
+            head,
+            fields: Vec::with_capacity(12),
+            block: Vec::new(),
+        }
+    }
+
+    /// The version line without its line end (`WARC/1.0`).
+    pub fn version(&self) -> &str {
+        &self.head[..self.version_end]
+    }
+
+    /// The header fields in file order: trimmed names and values, decoded lossily where they are
+    /// not UTF-8, folded continuation lines joined with a space.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields
+            .iter()
+            .map(|&(n, v, e)| (&self.head[n..v], &self.head[v..e]))
+    }
+
     /// A header value by case-insensitive name (the first one, as WARC names are unique).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers()
+            .find(|(k, _)| k.len() == name.len() && (*k == name || k.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| v)
     }
 
     pub fn warc_type(&self) -> &str {
         self.header("WARC-Type").unwrap_or("")
+    }
+
+    fn push_header(&mut self, name: &[u8], value: &[u8]) {
+        let n = self.head.len();
+        push_field(&mut self.head, name);
+        let v = self.head.len();
+        push_field(&mut self.head, value);
+        self.fields.push((n, v, self.head.len()));
+    }
+
+    fn push_header_str(&mut self, name: &str, value: &str) {
+        let n = self.head.len();
+        self.head.push_str(name.trim_ascii());
+        let v = self.head.len();
+        self.head.push_str(value.trim_ascii());
+        self.fields.push((n, v, self.head.len()));
+    }
+
+    fn clear_headers(&mut self) {
+        self.head.truncate(self.version_end);
+        self.fields.clear();
+    }
+
+    /// Appends a folded continuation line to the last field's value (the last bytes of `head`).
+    /// Returns false when there is no field yet.
+    fn continue_header(&mut self, more: &[u8]) -> bool {
+        if self.fields.is_empty() {
+            return false;
+        }
+        self.head.push(' ');
+        push_field(&mut self.head, more);
+        let end = self.head.len();
+        if let Some(last) = self.fields.last_mut() {
+            last.2 = end;
+        }
+        true
+    }
+}
+
+/// Appends `bytes` trimmed of white space, decoded lossily only when it is not UTF-8.
+fn push_field(out: &mut String, bytes: &[u8]) {
+    let bytes = bytes.trim_ascii();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(String::from_utf8_lossy(bytes).trim()),
     }
 }
 
@@ -251,14 +325,6 @@ pub fn is_version_line(line: &[u8]) -> bool {
         && l[5..].iter().all(|b| b.is_ascii_digit() || *b == b'.')
 }
 
-/// A header name or value: trimmed, decoded lossily only when it is not UTF-8.
-fn field(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.trim().to_string(),
-        Err(_) => String::from_utf8_lossy(bytes).trim().to_string(),
-    }
-}
-
 fn trim_eol(line: &[u8]) -> &[u8] {
     let l = line.strip_suffix(b"\n").unwrap_or(line);
     l.strip_suffix(b"\r").unwrap_or(l)
@@ -389,72 +455,66 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
                 detail: "expected a WARC version line".into(),
             };
         }
-        let version = String::from_utf8_lossy(trim_eol(&self.line)).into_owned();
+        let mut record = WarcRecord::new(offset, trim_eol(&self.line));
 
-        // Header fields up to the empty line.
-        let mut headers: Vec<(String, String)> = Vec::with_capacity(12);
         let mut lf_only = false;
-        loop {
-            self.line.clear();
-            let at = self.input.pos();
-            match self.input.read_line(&mut self.line, MAX_HEADER_LINE) {
-                Ok(0) => {
-                    self.failed = true;
-                    return Next::Fatal {
+        let clean = match self.clean_header(&mut record) {
+            Ok(c) => c,
+            Err(e) => return self.fatal(offset, e),
+        };
+        if !clean {
+            // Header fields up to the empty line, line by line: LF-only ends, folding, junk.
+            loop {
+                self.line.clear();
+                let at = self.input.pos();
+                match self.input.read_line(&mut self.line, MAX_HEADER_LINE) {
+                    Ok(0) => {
+                        self.failed = true;
+                        return Next::Fatal {
+                            offset,
+                            reason: "truncated",
+                            detail: "stream ends inside a WARC header".into(),
+                        };
+                    }
+                    Ok(_) => {}
+                    Err(e) => return self.fatal(offset, e),
+                }
+                if !self.line.ends_with(b"\r\n") {
+                    lf_only = true;
+                }
+                if is_blank(&self.line) {
+                    break;
+                }
+                if is_version_line(&self.line) {
+                    // A new record starts before this one's header ended.
+                    let l = std::mem::take(&mut self.line);
+                    self.input.unread(&l);
+                    return Next::Skipped {
                         offset,
-                        reason: "truncated",
-                        detail: "stream ends inside a WARC header".into(),
+                        reason: "malformed_header",
+                        detail: format!("header interrupted by a version line at offset {at}"),
                     };
                 }
-                Ok(_) => {}
-                Err(e) => return self.fatal(offset, e),
-            }
-            if !self.line.ends_with(b"\r\n") {
-                lf_only = true;
-            }
-            if is_blank(&self.line) {
-                break;
-            }
-            if is_version_line(&self.line) {
-                // A new record starts before this one's header ended.
-                let l = std::mem::take(&mut self.line);
-                self.input.unread(&l);
-                return Next::Skipped {
-                    offset,
-                    reason: "malformed_header",
-                    detail: format!("header interrupted by a version line at offset {at}"),
+                let l = trim_eol(&self.line);
+                // A folded continuation line (leading white space) extends the last field.
+                if (l[0] == b' ' || l[0] == b'\t') && record.continue_header(l) {
+                    continue;
+                }
+                let Some(colon) = memchr::memchr(b':', l) else {
+                    let _ = self.resync();
+                    return Next::Skipped {
+                        offset,
+                        reason: "malformed_header",
+                        detail: format!("header line without ':' at offset {at}"),
+                    };
                 };
+                record.push_header(&l[..colon], &l[colon + 1..]);
             }
-            let l = trim_eol(&self.line);
-            if (l[0] == b' ' || l[0] == b'\t') && !headers.is_empty() {
-                // Folded continuation line.
-                let last = headers.last_mut().expect("checked non-empty");
-                last.1.push(' ');
-                last.1.push_str(String::from_utf8_lossy(l).trim());
-                continue;
-            }
-            let Some(colon) = memchr::memchr(b':', l) else {
-                let _ = self.resync();
-                return Next::Skipped {
-                    offset,
-                    reason: "malformed_header",
-                    detail: format!("header line without ':' at offset {at}"),
-                };
-            };
-            let name = field(&l[..colon]);
-            let value = field(&l[colon + 1..]);
-            headers.push((name, value));
         }
         if lf_only {
             counters.add("repaired:lf_line_endings", 1);
         }
 
-        let record = WarcRecord {
-            offset,
-            version,
-            headers,
-            block: Vec::new(),
-        };
         let length = match record
             .header("Content-Length")
             .map(|v| v.trim().parse::<u64>())
@@ -614,12 +674,74 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
 }
 
 impl<R: BufRead + RecordStarts> WarcParser<R> {
+    /// The fast path for a header: when the buffered bytes hold the whole header, it is valid
+    /// UTF-8, every line ends in CRLF and is `name: value` (no folding, no stray version line),
+    /// parses it from the buffer in one go, consumes it with its blank line and returns true.
+    /// Otherwise consumes nothing, leaves `record` as it was and returns false.
+    fn clean_header(&mut self, record: &mut WarcRecord) -> io::Result<bool> {
+        let buf = self.input.peek()?;
+        if buf.starts_with(b"\r\n") {
+            return Ok(false);
+        }
+        let Some(end) = memchr::memmem::find(buf, b"\r\n\r\n") else {
+            return Ok(false);
+        };
+        let Ok(head) = simdutf8::basic::from_utf8(&buf[..end]) else {
+            return Ok(false);
+        };
+        // `head` ends before the final CRLF; every line in it ends with CRLF, the last with none.
+        let bytes = head.as_bytes();
+        let mut ok = true;
+        let mut at = 0;
+        while at < bytes.len() {
+            let eol = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+            let line_end = if eol < bytes.len() {
+                if bytes[eol - 1] != b'\r' {
+                    ok = false; // an LF-only line: the general path counts it
+                    break;
+                }
+                eol - 1
+            } else {
+                eol
+            };
+            let line = &bytes[at..line_end];
+            let colon = memchr::memchr(b':', line);
+            match (colon, line.first()) {
+                (Some(c), Some(&first))
+                    if first != b' '
+                        && first != b'\t'
+                        && line.len() <= MAX_HEADER_LINE
+                        && !is_version_line(line) =>
+                {
+                    // ASCII positions of a valid `str`: both cuts fall on character boundaries.
+                    record.push_header_str(&head[at..at + c], &head[at + c + 1..line_end]);
+                }
+                _ => {
+                    ok = false;
+                    break;
+                }
+            }
+            at = eol + 1;
+        }
+        if !ok {
+            record.clear_headers();
+            return Ok(false);
+        }
+        self.input.consume(end + 4);
+        Ok(true)
+    }
+
     /// The fast path after a block: consumes the separator when the bytes are exactly what a
     /// well-formed file has (`\r\n\r\n` or `\n\n`, then `WARC/` or the end) and returns true;
     /// otherwise consumes nothing and returns false, leaving the slow path to decide.
     fn clean_boundary(&mut self) -> io::Result<bool> {
         let mut sep = [0u8; 4];
         let mut n = 0;
+        if self.input.peek()?.starts_with(b"\r\n\r\n") {
+            sep = *b"\r\n\r\n";
+            n = 4;
+            self.input.consume(4);
+        }
         while n < 4 {
             let buf = self.input.peek()?;
             match buf.first() {
@@ -811,7 +933,7 @@ mod tests {
         let data = "WARC/0.18\nWARC-Type: response\nContent-Length: 4\n\nbody\n\n";
         let (r, s, c) = records(data.as_bytes());
         assert!(s.is_empty());
-        assert_eq!(r[0].version, "WARC/0.18");
+        assert_eq!(r[0].version(), "WARC/0.18");
         assert_eq!(r[0].block, b"body");
         assert_eq!(c.get("repaired:lf_line_endings"), 1);
     }

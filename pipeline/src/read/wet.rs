@@ -41,12 +41,12 @@ impl WarcDocs {
     }
 
     fn document(&mut self, rec: WarcRecord, index: u64) -> Result<Option<Document>, ReadError> {
-        let kind = rec.warc_type().to_ascii_lowercase();
         let wanted = match self.format {
             Format::Wet => "conversion",
             _ => "response",
         };
-        if kind != wanted {
+        if !rec.warc_type().eq_ignore_ascii_case(wanted) {
+            let kind = rec.warc_type().to_ascii_lowercase();
             let key = format!(
                 "skipped_type:{}",
                 if kind.is_empty() { "none" } else { &kind }
@@ -60,20 +60,40 @@ impl WarcDocs {
             record: index,
             offset: Some(offset),
         };
-        let id = match rec.header("WARC-Record-ID") {
-            Some(id) if !id.is_empty() => id.to_string(),
-            _ => format!("{}#{index}", self.file),
+        // One pass over the fields for everything the document keeps.
+        let mut wanted_fields: [Option<&str>; 5] = [None; 5];
+        for (name, value) in rec.headers() {
+            if value.is_empty() {
+                continue;
+            }
+            // Names are compared exactly first (CommonCrawl writes them so), then without case.
+            let is = |wanted: &str| name == wanted || name.eq_ignore_ascii_case(wanted);
+            let slot = match name.len() {
+                14 if is("WARC-Record-ID") => 0,
+                15 if is("WARC-Target-URI") => 1,
+                9 if is("WARC-Date") => 2,
+                32 if is("WARC-Identified-Content-Language") => 3,
+                14 if is("WARC-Refers-To") => 4,
+                _ => continue,
+            };
+            wanted_fields[slot].get_or_insert(value);
+        }
+        let [record_id, url, date, cc_lang, refers_to] = wanted_fields;
+        let id = match record_id {
+            Some(id) => id.to_string(),
+            None => format!("{}#{index}", self.file),
         };
         let mut meta = serde_json::Map::new();
-        let mut put = |key: &str, header: &str| {
-            if let Some(v) = rec.header(header).filter(|v| !v.is_empty()) {
+        for (key, value) in [
+            ("url", url),
+            ("date", date),
+            ("cc_lang", cc_lang),
+            ("refers_to", refers_to),
+        ] {
+            if let Some(v) = value {
                 meta.insert(key.to_string(), Value::String(v.to_string()));
             }
-        };
-        put("url", "WARC-Target-URI");
-        put("date", "WARC-Date");
-        put("cc_lang", "WARC-Identified-Content-Language");
-        put("refers_to", "WARC-Refers-To");
+        }
         let text = match self.format {
             // The block is exactly the extracted text; the record separator is not in it.
             Format::Wet => utf8_lossy(rec.block, &mut self.counters),
