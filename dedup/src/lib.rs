@@ -33,9 +33,11 @@
 
 //!
 //! # Speed
-//! The MinHash inner loop is picked at compile time: with AVX2 or AVX-512 enabled
-//! (`-C target-cpu=x86-64-v3` or `native`) it runs on 32-bit halves and vectorises, which makes signatures
-//! about 2.5x faster than the portable x86-64 build (see `bench/RESULTS.md`). Results are identical.
+//! The MinHash inner loop is picked at run time: on CPUs with AVX-512 or AVX2 it runs on 32-bit
+//! halves, vectorised, in blocks of signature values held in registers; elsewhere on 128-bit
+//! products. A plain `cargo build --release` gets the vectorised loops (see `bench/RESULTS.md`).
+//! Results are identical. Texts are normalised and hashed word by word as they are read
+//! ([`MinHasher::document`] with a reusable [`Scratch`]), without building the normalised text.
 
 #![deny(missing_docs)]
 
@@ -55,8 +57,8 @@ pub use exact::{
 };
 pub use local::{BYTES_PER_ENTRY, LocalDedup, LocalStats};
 pub use minhash::{
-    MERSENNE_61, MinHashConfig, MinHasher, Splitter, choose_bands_rows, collision_probability,
-    jaccard, mod_mersenne61, permute,
+    DocText, LangText, MERSENNE_61, MinHashConfig, MinHasher, RawSplitter, Scratch, Splitter,
+    WordSplit, choose_bands_rows, collision_probability, jaccard, mod_mersenne61, permute,
 };
 pub use normalize::{Normalization, normalize_fineweb, normalize_whitespace, split_whitespace};
 

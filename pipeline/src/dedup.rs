@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tria_dedup::{
     DedupError, DocKey, ExactDedup, LineCounter, LineFilter, LineStats, LocalDedup, MinHashConfig,
-    Normalization, RemovalList, exact_hash, sharded,
+    Normalization, RemovalList, WordSplit, exact_hash, sharded,
 };
 
 use crate::config::ConfigError;
@@ -80,7 +80,7 @@ impl Methods {
             rows: self.rows,
             seed: self.seed,
             verify: self.verify,
-            splitter: Arc::new(move |t: &str| splitter.words(t)),
+            splitter: WordSplit::Normalized(Arc::new(move |t: &str| splitter.words(t))),
             splitter_name: format!(
                 "tria-words:{}",
                 if lang.is_empty() { "generic" } else { &lang }
