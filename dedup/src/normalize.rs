@@ -194,19 +194,51 @@ fn step(x: u8, word: &mut Vec<u8>, last_digit: &mut bool, f: &mut impl FnMut(&[u
 /// stays one word. Digit runs fold to one `0` across dropped punctuation (`1.234` gives `0`).
 pub(crate) fn fineweb_joined(token: &str, out: &mut Vec<u8>) {
     let mut last_digit = false;
-    let mut buf = [0u8; 4];
-    for c in token.chars() {
+    let mut push = |x: u8, out: &mut Vec<u8>| {
+        if x == DIGIT {
+            if !last_digit {
+                out.push(b'0');
+                last_digit = true;
+            }
+        } else if x != SEPARATOR {
+            last_digit = false;
+            out.push(x);
+        }
+    };
+    let bytes = token.as_bytes();
+    let table = two_byte_table();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            push(ASCII_CLASS[b as usize], out);
+            i += 1;
+            continue;
+        }
+        if b & 0xE0 == 0xC0 && i + 1 < bytes.len() {
+            let cp = ((usize::from(b) & 0x1F) << 6) | (usize::from(bytes[i + 1]) & 0x3F);
+            let e = &table[cp - 0x80];
+            if e.len != SLOW {
+                for &x in &e.bytes[..usize::from(e.len)] {
+                    push(x, out);
+                }
+                i += 2;
+                continue;
+            }
+        }
+        let c = token[i..]
+            .chars()
+            .next()
+            .expect("i is on a char boundary below the length");
+        i += c.len_utf8();
+        let mut buf = [0u8; 4];
         fold_slow(c, |item| match item {
             Fold::Letter(l) => {
-                last_digit = false;
-                out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
-            }
-            Fold::Digit => {
-                if !last_digit {
-                    out.push(b'0');
-                    last_digit = true;
+                for &x in l.encode_utf8(&mut buf).as_bytes() {
+                    push(x, out);
                 }
             }
+            Fold::Digit => push(DIGIT, out),
             Fold::Separator => {}
         });
     }
@@ -448,6 +480,37 @@ mod tests {
             ] {
                 assert_eq!(fw(&t), reference(&t), "U+{cp:04X} in {t:?}");
             }
+        }
+    }
+
+    #[test]
+    fn joined_words_drop_inner_punctuation() {
+        let joined = |t: &str| {
+            let mut out = Vec::new();
+            fineweb_joined(t, &mut out);
+            String::from_utf8(out).expect("UTF-8")
+        };
+        assert_eq!(joined("L'Àvia"), "lavia");
+        assert_eq!(joined("EAJ-k"), "eajk");
+        assert_eq!(joined("2018-an"), "0an");
+        assert_eq!(joined("1.234,5"), "0");
+        assert_eq!(joined("col·lecció"), "colleccio");
+        assert_eq!(joined("Ὀδυσσεύς"), "οδυσσευς");
+        assert_eq!(joined("'"), "");
+        // The same letters and digits as the normalisation of the whole token, without breaks.
+        let mut st = 5u64;
+        let pieces = [
+            "a", "Ç", "-", "'", "9", "é", "\u{301}", "½", "ŉ", "Ω", "·", "中",
+        ];
+        for _ in 0..2000 {
+            let len = (crate::minhash::splitmix64(&mut st) % 10) as usize;
+            let t: String = (0..len)
+                .map(|_| {
+                    pieces[(crate::minhash::splitmix64(&mut st) % pieces.len() as u64) as usize]
+                })
+                .collect();
+            let digits_folded: String = reference(&t.replace(|c: char| !c.is_alphanumeric(), ""));
+            assert_eq!(joined(&t), digits_folded.replace(' ', ""), "{t:?}");
         }
     }
 
