@@ -58,6 +58,10 @@ compare)
     rm -rf "$WORK/tria-work" "$WORK/tria-out"
     RAYON_NUM_THREADS=1 measure "tria-portable(1 thread)" "$B_PORTABLE" sharded "$IN" \
         "$WORK/tria-work" "$WORK/tria-out"
+    # The words `tria dedup` cuts: each document's language rules (language from its id here).
+    rm -rf "$WORK/tria-work-lang" "$WORK/tria-out-lang"
+    TRIA_DEDUP_WORDS=lang RAYON_NUM_THREADS=1 measure "tria-language-words(1 thread)" "$B_PORTABLE" \
+        sharded "$IN" "$WORK/tria-work-lang" "$WORK/tria-out-lang"
     if [ -n "${B_NATIVE:-}" ]; then
         rm -rf "$WORK/tria-work-native" "$WORK/tria-out-native"
         RAYON_NUM_THREADS=1 measure "tria-native(1 thread)" "$B_NATIVE" sharded "$IN" \

@@ -21,8 +21,10 @@ use std::time::Instant;
 use r#gen::{Rng, Source};
 use tria_dedup::sharded;
 use tria_dedup::{
-    DocKey, LocalDedup, MinHashConfig, MinHasher, RemovalList, collision_probability, jaccard,
+    DocKey, DocText, LocalDedup, MinHashConfig, MinHasher, RemovalList, WordSplit,
+    collision_probability, jaccard,
 };
+use tria_filters::words::{TokenKind, WordSplitter};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -30,6 +32,44 @@ type BoxError = Box<dyn std::error::Error>;
 struct InDoc<'a> {
     #[serde(borrow)]
     text: Cow<'a, str>,
+}
+
+/// A document with its id, whose prefix is the language (`ca-0-12`), for `TRIA_DEDUP_WORDS=lang`.
+#[derive(serde::Deserialize)]
+struct InLangDoc<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    text: Cow<'a, str>,
+}
+
+/// A text and its language, borrowed.
+struct LangRef<'a> {
+    text: &'a str,
+    lang: &'a str,
+}
+
+impl DocText for LangRef<'_> {
+    fn text(&self) -> &str {
+        self.text
+    }
+    fn lang(&self) -> Option<&str> {
+        Some(self.lang)
+    }
+}
+
+/// `tria dedup`'s word splitting: the filters crate's splitter for the document's language on the
+/// raw text, each word normalised on its own.
+fn language_words() -> WordSplit {
+    WordSplit::Raw(std::sync::Arc::new(
+        |text: &str, lang: Option<&str>, sink: &mut dyn FnMut(&str)| {
+            WordSplitter::new(lang.unwrap_or("")).for_each_token(text, |t, kind| {
+                if kind == TokenKind::Word {
+                    sink(t)
+                }
+            })
+        },
+    ))
 }
 
 fn input_files(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
@@ -281,10 +321,17 @@ fn sharded_run(input: &Path, work: &Path, out: &Path) -> Result<(), BoxError> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let config = MinHashConfig {
+    // TRIA_DEDUP_WORDS=lang: words as `tria dedup` cuts them (language of each document from its
+    // id); default: FineWeb-normalised text split at spaces, as datatrove does.
+    let by_lang = std::env::var("TRIA_DEDUP_WORDS").is_ok_and(|v| v == "lang");
+    let mut config = MinHashConfig {
         seed,
         ..MinHashConfig::default()
     };
+    if by_lang {
+        config.splitter = language_words();
+        config.splitter_name = "tria-words:meta.lang".into();
+    }
     let t0 = Instant::now();
     let c0 = cpu_s();
     sharded::prepare(work, &config)?;
@@ -292,6 +339,25 @@ fn sharded_run(input: &Path, work: &Path, out: &Path) -> Result<(), BoxError> {
     let n = files.len() as u32;
     for (f, p) in files.iter().enumerate() {
         let content = read_file(p)?;
+        if by_lang {
+            let docs: Vec<InLangDoc> = content
+                .lines()
+                .map(serde_json::from_str)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            let docs = docs.iter().enumerate().map(|(r, d)| {
+                let lang = d.id.split('-').next().unwrap_or("");
+                (
+                    r as u64,
+                    LangRef {
+                        text: &d.text,
+                        lang,
+                    },
+                )
+            });
+            sharded::signatures_task(work, &config, f as u32, docs)?;
+            continue;
+        }
         let texts = texts_of(p, &content)?;
         sharded::signatures_task(
             work,

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{DedupError, Result};
-use crate::normalize::{fineweb_joined, fineweb_words, normalize_fineweb};
+use crate::normalize::{
+    fineweb_joined, fineweb_words, is_lowercase_ascii_word, normalize_fineweb, plain_word,
+};
 
 /// The Mersenne prime 2^61 − 1, modulus of the permutations.
 pub const MERSENNE_61: u64 = (1 << 61) - 1;
@@ -58,6 +60,13 @@ pub enum WordSplit {
     /// remove. Each token is then normalised on its own with its inner punctuation dropped, so it
     /// stays one word: a Catalan splitter cuts `l'àvia` into `l` + `avia`, a generic one keeps `lavia`;
     /// Basque `EAJ-k` stays `eajk`.
+    ///
+    /// The splitter is called on each run of the text between ASCII whitespace, except runs made
+    /// of letters and digits with only ASCII punctuation before and after them (`word`, `(Àvia),`,
+    /// `1999.`), whose letters and digits are taken as their one word without calling it. So a splitter must give the
+    /// same tokens on the runs as on the whole text (no token spans whitespace), and on such a run
+    /// its letters as one word and nothing else with a letter or digit; the filters crate's
+    /// `WordSplitter` is such a splitter (a test checks it on every language).
     Raw(RawSplitter),
 }
 
@@ -248,6 +257,21 @@ fn combine_words(run: &[u64]) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
     h ^ (h >> 33)
+}
+
+/// Hashes one token of a [`WordSplit::Raw`] splitter: normalised on its own (in place when it is
+/// already lowercase ASCII letters), nothing when nothing of it is left.
+#[inline]
+fn push_token(token: &str, word: &mut Vec<u8>, words: &mut Vec<u64>) {
+    if is_lowercase_ascii_word(token) {
+        words.push(xxh3_64(token.as_bytes()));
+        return;
+    }
+    word.clear();
+    fineweb_joined(token, word);
+    if !word.is_empty() {
+        words.push(xxh3_64(word));
+    }
 }
 
 /// Computes shingles, signatures and band ids for one configuration. Cheap to share between threads.
@@ -483,13 +507,37 @@ impl MinHasher {
                 normalize_fineweb(text, norm);
                 words.extend(split(norm).iter().map(|w| xxh3_64(w.as_bytes())));
             }
-            WordSplit::Raw(split) => split(text, lang, &mut |token: &str| {
-                word.clear();
-                fineweb_joined(token, word);
-                if !word.is_empty() {
-                    words.push(xxh3_64(word));
+            WordSplit::Raw(split) => {
+                // The splitter sees one whitespace-free run at a time (tokens never span
+                // whitespace), and not at all the runs of letters and digits between ASCII
+                // punctuation: one word in every language, hashed here directly.
+                let bytes = text.as_bytes();
+                let mut i = 0;
+                while i < bytes.len() {
+                    if bytes[i].is_ascii_whitespace() {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    if let Some(w) = plain_word(bytes, start) {
+                        if w.normalised {
+                            words.push(xxh3_64(&bytes[w.start..w.end]));
+                        } else {
+                            push_token(&text[w.start..w.end], word, words);
+                        }
+                        i = w.next;
+                        continue;
+                    }
+                    let mut j = start + 1;
+                    while j < bytes.len() && !bytes[j].is_ascii_whitespace() {
+                        j += 1;
+                    }
+                    split(&text[start..j], lang, &mut |t: &str| {
+                        push_token(t, word, words)
+                    });
+                    i = j;
                 }
-            }),
+            }
         }
     }
 

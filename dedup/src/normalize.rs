@@ -168,6 +168,66 @@ fn ascii_letter_run(bytes: &[u8], mut j: usize) -> (usize, bool) {
     (j, upper)
 }
 
+/// A plain word found by [`plain_word`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlainWord {
+    /// Byte range of the letters and digits.
+    pub start: usize,
+    pub end: usize,
+    /// Where the run ends (after any trailing punctuation).
+    pub next: usize,
+    /// The letters are lowercase ASCII already: their own normalisation.
+    pub normalised: bool,
+}
+
+/// Whether the whitespace-free run starting at `i` is letters and digits with only ASCII
+/// punctuation before and after (`Word`, `(àvia),`, `1999.`): its letters and digits are then its
+/// one word for any language's splitter. Letters are ASCII or from the two-byte table.
+#[inline]
+pub(crate) fn plain_word(bytes: &[u8], i: usize) -> Option<PlainWord> {
+    let mut p = i;
+    while p < bytes.len() && bytes[p].is_ascii_punctuation() {
+        p += 1;
+    }
+    let (mut end, upper) = ascii_letter_run(bytes, p);
+    let mut normalised = !upper;
+    let table = two_byte_table();
+    while end < bytes.len() {
+        let b = bytes[end];
+        if b.is_ascii_alphanumeric() {
+            normalised &= b.is_ascii_lowercase();
+            end += 1;
+        } else if b & 0xE0 == 0xC0
+            && end + 1 < bytes.len()
+            && table[(((usize::from(b) & 0x1F) << 6) | (usize::from(bytes[end + 1]) & 0x3F)) - 0x80]
+                .word
+        {
+            normalised = false;
+            end += 2;
+        } else {
+            break;
+        }
+    }
+    let mut next = end;
+    while next < bytes.len() && bytes[next].is_ascii_punctuation() {
+        next += 1;
+    }
+    (end > p && bytes.get(next).is_none_or(u8::is_ascii_whitespace)).then_some(PlainWord {
+        start: p,
+        end,
+        next,
+        normalised,
+    })
+}
+
+/// Whether `token` is a non-empty run of lowercase ASCII letters: its own FineWeb normalisation.
+#[inline]
+pub(crate) fn is_lowercase_ascii_word(token: &str) -> bool {
+    let bytes = token.as_bytes();
+    let (end, upper) = ascii_letter_run(bytes, 0);
+    !bytes.is_empty() && end == bytes.len() && !upper
+}
+
 /// One step of the word builder: [`DIGIT`] (runs fold to one `0`), [`SEPARATOR`] (ends the word),
 /// or a byte of a lowercase letter's UTF-8.
 #[inline(always)]
@@ -291,6 +351,9 @@ const SLOW: u8 = u8::MAX;
 struct TableEntry {
     len: u8,
     bytes: [u8; 7],
+    /// The character is a letter or digit (`char::is_alphanumeric`) that folds to letters and
+    /// digits only: a word character for every word splitter.
+    word: bool,
 }
 
 /// The folding of every character U+0080..U+07FF, computed once by [`fold_slow`].
@@ -302,6 +365,7 @@ fn two_byte_table() -> &'static [TableEntry] {
                 let mut e = TableEntry {
                     len: 0,
                     bytes: [0; 7],
+                    word: false,
                 };
                 let Some(c) = char::from_u32(cp) else {
                     e.len = SLOW;
@@ -316,6 +380,7 @@ fn two_byte_table() -> &'static [TableEntry] {
                     Fold::Digit => out.push(DIGIT),
                     Fold::Separator => out.push(SEPARATOR),
                 });
+                e.word = c.is_alphanumeric() && !out.is_empty() && !out.contains(&SEPARATOR);
                 if out.len() <= e.bytes.len() {
                     e.len = out.len() as u8;
                     e.bytes[..out.len()].copy_from_slice(&out);
@@ -497,6 +562,17 @@ mod tests {
         assert_eq!(joined("col·lecció"), "colleccio");
         assert_eq!(joined("Ὀδυσσεύς"), "οδυσσευς");
         assert_eq!(joined("'"), "");
+        for (t, plain) in [
+            ("casa", true),
+            ("Casa", false),
+            ("cas4", false),
+            ("", false),
+        ] {
+            assert_eq!(is_lowercase_ascii_word(t), plain, "{t}");
+            if plain {
+                assert_eq!(joined(t), t);
+            }
+        }
         // The same letters and digits as the normalisation of the whole token, without breaks.
         let mut st = 5u64;
         let pieces = [

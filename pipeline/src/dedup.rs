@@ -1064,4 +1064,93 @@ mod tests {
         assert_eq!(sh(ca, Some("ca-ES")), sh(ca, Some("ca")));
         assert_eq!(sh(ca, Some("CA")), sh(ca, Some("ca")));
     }
+
+    #[test]
+    fn runs_skipped_by_the_dedup_fast_path_split_as_the_whole_text() {
+        // The dedup crate hands the splitter one whitespace-free run at a time and takes plain
+        // runs of letters and digits as one word itself: the words must be those of the filters
+        // crate's splitter on the whole text, in every language.
+        let pieces = [
+            "casa",
+            "Casa",
+            "CASA",
+            "àvia",
+            "Àvia",
+            "l'home",
+            "L'àvia",
+            "d'aigua",
+            "donar-li",
+            "anar-se'n",
+            "dixo-lle",
+            "EAJ-a",
+            "2018-an",
+            "1999",
+            "3.14",
+            "1,000",
+            "col·lecció",
+            "po'",
+            "σ'αγαπώ",
+            "παρ'όλο",
+            "don't",
+            "I'm",
+            "qu'il",
+            "dell'anno",
+            "(casa),",
+            "\"àvia\".",
+            "www.exemple.cat",
+            "https://a.cat/b?c=1.",
+            "joan.puig@exemple.cat",
+            "...",
+            "-",
+            "'",
+            "—",
+            "€5",
+            "½",
+            "ﬁ",
+            "e\u{301}",
+            "Ὀδυσσεύς",
+            "Москва́",
+            "пам'ять",
+            "中文",
+            "😀",
+            "x²",
+        ];
+        let spaces = [" ", "  ", "\n", "\t", "\u{a0}", "\u{2003}", ", ", ""];
+        let joined_at_spaces: WordSplit = WordSplit::Raw(Arc::new(
+            |t: &str, _: Option<&str>, sink: &mut dyn FnMut(&str)| {
+                t.split(' ').filter(|w| !w.is_empty()).for_each(sink)
+            },
+        ));
+        let reference = MinHasher::new(MinHashConfig {
+            ngram: 2,
+            splitter: joined_at_spaces,
+            splitter_name: "reference".into(),
+            ..MinHashConfig::default()
+        })
+        .expect("valid parameters");
+        let mh = hasher(None);
+        let mut rng = crate::fixtures::Rng(17);
+        for _ in 0..400 {
+            let mut text = String::new();
+            for _ in 0..rng.below(12) {
+                text.push_str(pieces[rng.below(pieces.len())]);
+                text.push_str(spaces[rng.below(spaces.len())]);
+            }
+            for lang in [
+                "ca", "eu", "gl", "pt", "fr", "it", "oc", "el", "en", "es", "",
+            ] {
+                let mut words = Vec::new();
+                word_splitter(lang).for_each_token(&text, |t, kind| {
+                    if kind == TokenKind::Word {
+                        words.push(t)
+                    }
+                });
+                assert_eq!(
+                    mh.shingles_lang(&text, Some(lang)),
+                    reference.shingles_lang(&words.join(" "), None),
+                    "{lang}: {text:?} -> {words:?}"
+                );
+            }
+        }
+    }
 }
