@@ -15,7 +15,11 @@
 //! * MinHash-LSH, sharded: [`sharded::prepare`], [`sharded::signatures_task`] (one per input file),
 //!   [`sharded::pairs_task`] (task i of n), [`sharded::clusters_task`], then
 //!   [`sharded::load_removals`]`(work, file) -> RemovalList` in the filter pass.
-//! * Building blocks: [`MinHasher`] (shingles, signature, band ids), [`MinHashConfig`],
+//! * Documents: anything `AsRef<str>`, or a [`LangText`] (text + `meta.lang`) through [`DocText`]; how
+//!   texts become words is [`WordSplit`] (default: FineWeb-normalised text split at spaces;
+//!   [`WordSplit::Raw`]: a language-aware splitter on the raw text, given each document's language).
+//! * Building blocks: [`MinHasher`] (shingles, signature, band ids, [`MinHasher::document`] with a
+//!   reusable [`Scratch`]), [`MinHashConfig`],
 //!   [`choose_bands_rows`], [`collision_probability`], [`jaccard`], [`permute`],
 //!   [`clusters_from_pairs`], [`normalize_fineweb`].
 //!
