@@ -430,3 +430,202 @@ fn other_parameters_on_a_work_directory_are_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+// Word forms whose splitting depends on the language: Catalan elision and enclitics (cut in
+// Catalan only), Galician hyphenated clitics (cut in Galician only), Basque case endings after a
+// hyphen (one word in Basque; Galician rules would cut `-a` off as a clitic).
+const CA_SPLIT: &[&str] = &[
+    "l'escola",
+    "l'aigua",
+    "s'obre",
+    "l'ajuntament",
+    "m'agrada",
+    "donar-li",
+    "fer-ho",
+    "anar-hi",
+    "l'home",
+    "s'escriu",
+];
+const GL_SPLIT: &[&str] = &[
+    "dixo-lle",
+    "cómpre-lo",
+    "fala-se",
+    "deu-nos",
+    "contou-llo",
+    "vén-che",
+    "trouxo-nos",
+    "pide-lles",
+];
+const EU_SPLIT: &[&str] = &[
+    "EAJ-a", "PNV-a", "COVID-a", "UPV-a", "2018-a", "EHU-a", "BBK-a", "ETB-a",
+];
+
+/// `(id, lang, text)` of one language: 10 documents alternating plain words and language-specific
+/// forms, then copies of documents 1, 4 and 7 written without the apostrophes and hyphens (as a
+/// scrape that lost them would) and with one word changed. Same words for the document's own
+/// rules; different words for a splitter of another language.
+fn language_docs(lang: &str, seed: u64) -> Vec<(String, String, String)> {
+    let (plain, special) = match lang {
+        "ca" => (CA, CA_SPLIT),
+        "gl" => (GL, GL_SPLIT),
+        _ => (EU, EU_SPLIT),
+    };
+    let mut rng = Rng(seed);
+    let mut docs = Vec::new();
+    for i in 0..10 {
+        let words: Vec<String> = (0..120)
+            .map(|k| {
+                let v = if k % 2 == 0 { plain } else { special };
+                v[rng.below(v.len())].to_string()
+            })
+            .collect();
+        docs.push((format!("{lang}-{i}"), lang.to_string(), words.join(" ")));
+    }
+    for i in [1, 4, 7] {
+        let mut words: Vec<String> = docs[i].2.split(' ').map(str::to_string).collect();
+        words[60] = format!("{}x", words[60]);
+        let text = words.join(" ");
+        let text = if lang == "eu" {
+            text.replace('-', "")
+        } else {
+            text.replace(['\'', '-'], " ")
+        };
+        docs.push((format!("{lang}-{i}-copy"), lang.to_string(), text));
+    }
+    docs
+}
+
+fn write_jsonl(path: &Path, docs: &[&(String, String, String)], with_lang: bool) {
+    let mut out = String::new();
+    for (id, lang, text) in docs {
+        let mut v = serde_json::json!({ "id": id, "text": text });
+        if with_lang {
+            v["meta"] = serde_json::json!({ "lang": lang });
+        }
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    fs::write(path, out).unwrap();
+}
+
+/// The ids kept in every `.jsonl.zst` output of `dir`.
+fn kept_ids(dir: &Path) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.to_string_lossy().ends_with(".jsonl.zst") {
+            for d in read_jsonl_zst(&p) {
+                ids.insert(d["id"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    ids
+}
+
+fn near_dedup(input: &Path, out: &Path, extra: &[&str]) {
+    run_ok(
+        tria()
+            .args(["dedup", "-q", "--near", "--verify", "0.8", "--output"])
+            .arg(out)
+            .arg("--input")
+            .arg(input)
+            .args(extra),
+    );
+}
+
+#[test]
+fn word_splitting_follows_each_documents_language() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let langs = ["ca", "eu", "gl"];
+    let per_lang: Vec<Vec<(String, String, String)>> = langs
+        .iter()
+        .zip([11, 12, 13])
+        .map(|(l, seed)| language_docs(l, seed))
+        .collect();
+    // One mixed file, languages interleaved, each document with its `meta.lang`.
+    let mut mixed = Vec::new();
+    for i in 0..13 {
+        for docs in &per_lang {
+            mixed.push(&docs[i]);
+        }
+    }
+    write_jsonl(&t.join("mixed.jsonl"), &mixed, true);
+    let copies: BTreeSet<String> = mixed
+        .iter()
+        .filter(|d| d.0.ends_with("-copy"))
+        .map(|d| d.0.clone())
+        .collect();
+    let all: BTreeSet<String> = mixed.iter().map(|d| d.0.clone()).collect();
+
+    // `--lang gl` is only the fallback: every document here has its own language.
+    near_dedup(
+        &t.join("mixed.jsonl"),
+        &t.join("out-mixed"),
+        &["--lang", "gl", "-j", "2"],
+    );
+    let kept = kept_ids(&t.join("out-mixed"));
+    let expected: BTreeSet<String> = all.difference(&copies).cloned().collect();
+    assert_eq!(kept, expected, "the mixed corpus kept other documents");
+
+    // Each language alone, without `meta.lang`, split by `--lang`: the same documents.
+    let mut alone = BTreeSet::new();
+    for (lang, docs) in langs.iter().zip(&per_lang) {
+        let input = t.join(format!("{lang}.jsonl"));
+        write_jsonl(&input, &docs.iter().collect::<Vec<_>>(), false);
+        let out = t.join(format!("out-{lang}"));
+        near_dedup(&input, &out, &["--lang", lang, "-j", "1"]);
+        alone.extend(kept_ids(&out));
+    }
+    assert_eq!(
+        kept, alone,
+        "mixed and one-language-at-a-time dedups differ"
+    );
+
+    // The sharded form reads `meta.lang` too: byte-identical outputs.
+    let work = t.join("work");
+    let sharded = t.join("out-sharded");
+    run_ok(
+        tria()
+            .args(["dedup", "signatures", "-q", "--near", "--verify", "0.8"])
+            .args(["--lang", "gl", "--work"])
+            .arg(&work)
+            .arg("--input")
+            .arg(t.join("mixed.jsonl")),
+    );
+    run_ok(tria().args(["dedup", "pairs", "-q", "--work"]).arg(&work));
+    run_ok(
+        tria()
+            .args(["dedup", "clusters", "-q", "--work"])
+            .arg(&work),
+    );
+    run_ok(
+        tria()
+            .args(["dedup", "filter", "-q", "--work"])
+            .arg(&work)
+            .arg("--output")
+            .arg(&sharded)
+            .arg("--input")
+            .arg(t.join("mixed.jsonl")),
+    );
+    assert_eq!(tree(&sharded), tree(&t.join("out-mixed")));
+
+    // Control: the same mixed corpus without `meta.lang`, Galician rules for everyone. Only the
+    // Galician copies are found: the language of each document is what finds the others.
+    write_jsonl(&t.join("nolang.jsonl"), &mixed, false);
+    near_dedup(
+        &t.join("nolang.jsonl"),
+        &t.join("out-nolang"),
+        &["--lang", "gl"],
+    );
+    let removed: BTreeSet<String> = all
+        .difference(&kept_ids(&t.join("out-nolang")))
+        .cloned()
+        .collect();
+    let gl_copies: BTreeSet<String> = copies
+        .iter()
+        .filter(|c| c.starts_with("gl-"))
+        .cloned()
+        .collect();
+    assert_eq!(removed, gl_copies);
+}

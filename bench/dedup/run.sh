@@ -12,14 +12,17 @@ WORK=$ROOT/bench/work/dedup
 LID=$ROOT/../shared/data/lid
 mkdir -p "$WORK"
 TARGET=${CARGO_TARGET_DIR:-/work/target-dedup}
-# The signature loop is written to vectorise; let it use the build machine's vector units.
-RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=$TARGET-native \
-    cargo build --release -q -p tria-dedup --example dedup_bench
-B=$TARGET-native/release/examples/dedup_bench
-# The portable build (plain x86-64, what `cargo build --release` gives): on CPUs with AVX2 it picks
-# the vectorised loop at run time.
+# The portable build (plain x86-64, what `cargo build --release` gives): it picks the vectorised
+# MinHash loop (AVX-512 or AVX2) at run time.
 CARGO_TARGET_DIR=$TARGET cargo build --release -q -p tria-dedup --example dedup_bench
-B_PORTABLE=$TARGET/release/examples/dedup_bench
+B=$TARGET/release/examples/dedup_bench
+B_PORTABLE=$B
+# NATIVE=1 also builds with `-C target-cpu=native` and runs it in `compare` (same output expected).
+if [ "${NATIVE:-0}" = 1 ]; then
+    RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=$TARGET-native \
+        cargo build --release -q -p tria-dedup --example dedup_bench
+    B_NATIVE=$TARGET-native/release/examples/dedup_bench
+fi
 
 venv() {
     local V=$ROOT/bench/.venv-dedup
@@ -51,13 +54,21 @@ case "${1:-}" in
 compare)
     venv; gen "$2" 200
     echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- dedup || echo ' (+ changes)')"
     rm -rf "$WORK/tria-work" "$WORK/tria-out"
-    RAYON_NUM_THREADS=1 measure "tria(1 thread)" "$B" sharded "$IN" "$WORK/tria-work" "$WORK/tria-out"
-    rm -rf "$WORK/tria-work-portable" "$WORK/tria-out-portable"
     RAYON_NUM_THREADS=1 measure "tria-portable(1 thread)" "$B_PORTABLE" sharded "$IN" \
-        "$WORK/tria-work-portable" "$WORK/tria-out-portable"
-    cmp <(cat "$WORK"/tria-out/*.jsonl) <(cat "$WORK"/tria-out-portable/*.jsonl) \
-        && echo "native and portable builds keep the same documents"
+        "$WORK/tria-work" "$WORK/tria-out"
+    # The words `tria dedup` cuts: each document's language rules (language from its id here).
+    rm -rf "$WORK/tria-work-lang" "$WORK/tria-out-lang"
+    TRIA_DEDUP_WORDS=lang RAYON_NUM_THREADS=1 measure "tria-language-words(1 thread)" "$B_PORTABLE" \
+        sharded "$IN" "$WORK/tria-work-lang" "$WORK/tria-out-lang"
+    if [ -n "${B_NATIVE:-}" ]; then
+        rm -rf "$WORK/tria-work-native" "$WORK/tria-out-native"
+        RAYON_NUM_THREADS=1 measure "tria-native(1 thread)" "$B_NATIVE" sharded "$IN" \
+            "$WORK/tria-work-native" "$WORK/tria-out-native"
+        cmp <(cat "$WORK"/tria-out/*.jsonl) <(cat "$WORK"/tria-out-native/*.jsonl) \
+            && echo "native and portable builds keep the same documents"
+    fi
     rm -rf "$WORK/dt-work"
     measure "datatrove(1 worker)" "$PY" bench/dedup/datatrove_minhash.py "$IN" "$WORK/dt-work"
     echo "kept: tria $(cat "$WORK"/tria-out/*.jsonl | wc -l), datatrove $(cat "$WORK"/dt-work/output/*.jsonl | wc -l)"

@@ -14,15 +14,17 @@ mod r#gen;
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use r#gen::{Rng, Source};
 use tria_dedup::sharded;
 use tria_dedup::{
-    DocKey, LocalDedup, MinHashConfig, MinHasher, RemovalList, collision_probability, jaccard,
+    DocKey, DocText, LocalDedup, MinHashConfig, MinHasher, RemovalList, WordSplit,
+    collision_probability, jaccard,
 };
+use tria_filters::words::{TokenKind, WordSplitter};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -30,6 +32,44 @@ type BoxError = Box<dyn std::error::Error>;
 struct InDoc<'a> {
     #[serde(borrow)]
     text: Cow<'a, str>,
+}
+
+/// A document with its id, whose prefix is the language (`ca-0-12`), for `TRIA_DEDUP_WORDS=lang`.
+#[derive(serde::Deserialize)]
+struct InLangDoc<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    text: Cow<'a, str>,
+}
+
+/// A text and its language, borrowed.
+struct LangRef<'a> {
+    text: &'a str,
+    lang: &'a str,
+}
+
+impl DocText for LangRef<'_> {
+    fn text(&self) -> &str {
+        self.text
+    }
+    fn lang(&self) -> Option<&str> {
+        Some(self.lang)
+    }
+}
+
+/// `tria dedup`'s word splitting: the filters crate's splitter for the document's language on the
+/// raw text, each word normalised on its own.
+fn language_words() -> WordSplit {
+    WordSplit::Raw(std::sync::Arc::new(
+        |text: &str, lang: Option<&str>, sink: &mut dyn FnMut(&str)| {
+            WordSplitter::new(lang.unwrap_or("")).for_each_token(text, |t, kind| {
+                if kind == TokenKind::Word {
+                    sink(t)
+                }
+            })
+        },
+    ))
 }
 
 fn input_files(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
@@ -54,17 +94,23 @@ fn cpu_s() -> f64 {
     (tick(11) + tick(12)) / 100.0
 }
 
-/// Reads one JSONL file: the text of each line.
-fn read_texts(path: &Path) -> Result<Vec<String>, BoxError> {
-    let r = BufReader::with_capacity(1 << 20, File::open(path)?);
-    let mut out = Vec::new();
-    for (i, line) in r.lines().enumerate() {
-        let line = line?;
-        let d: InDoc = serde_json::from_str(&line)
-            .map_err(|e| format!("{}: line {}: {e}", path.display(), i + 1))?;
-        out.push(d.text.into_owned());
-    }
-    Ok(out)
+/// Reads one JSONL file whole (one UTF-8 check for the file, one allocation).
+fn read_file(path: &Path) -> Result<String, BoxError> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()).into())
+}
+
+/// The `text` of each line of a JSONL file read by [`read_file`]: only that field is parsed, and it
+/// is borrowed from the file's text unless it holds escapes.
+fn texts_of<'a>(path: &Path, content: &'a str) -> Result<Vec<Cow<'a, str>>, BoxError> {
+    content
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str::<InDoc>(line)
+                .map(|d| d.text)
+                .map_err(|e| format!("{}: line {}: {e}", path.display(), i + 1).into())
+        })
+        .collect()
 }
 
 fn languages(lid: Option<&str>) -> Vec<(String, Source)> {
@@ -148,7 +194,8 @@ fn signatures(input: &Path) -> Result<(), BoxError> {
     let mut n = 0u64;
     let mut check = 0u64;
     for p in input_files(input)? {
-        let texts = read_texts(&p)?;
+        let content = read_file(&p)?;
+        let texts = texts_of(&p, &content)?;
         use rayon::prelude::*;
         let ids: Vec<Option<Vec<u64>>> = texts.par_iter().map(|t| mh.text_band_ids(t)).collect();
         n += ids.len() as u64;
@@ -166,7 +213,9 @@ fn signatures(input: &Path) -> Result<(), BoxError> {
 fn profile(input: &Path) -> Result<(), BoxError> {
     let mh = MinHasher::new(MinHashConfig::default())?;
     let files = input_files(input)?;
-    let texts = read_texts(files.first().ok_or("no input")?)?;
+    let first = files.first().ok_or("no input")?;
+    let content = read_file(first)?;
+    let texts = texts_of(first, &content)?;
     let t0 = Instant::now();
     let mut norm = String::new();
     let mut bytes = 0;
@@ -193,23 +242,28 @@ fn profile(input: &Path) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Writes the kept documents of one input file (the filter stage), with the cluster size.
+/// Writes the kept documents of one input file (the filter stage), with the cluster size. Lines
+/// pass through as bytes; only the documents of a cluster are parsed, to add the size.
 fn filter_file(input: &Path, out: &Path, list: &RemovalList) -> Result<u64, BoxError> {
-    let r = BufReader::with_capacity(1 << 20, File::open(input)?);
-    let mut w = BufWriter::new(File::create(
-        out.join(input.file_name().ok_or("no file name")?),
-    )?);
+    let content = std::fs::read(input)?;
+    let mut w = BufWriter::with_capacity(
+        1 << 20,
+        File::create(out.join(input.file_name().ok_or("no file name")?))?,
+    );
     let mut kept = 0;
-    for (i, line) in r.lines().enumerate() {
-        let line = line?;
+    let body = content.strip_suffix(b"\n").unwrap_or(&content);
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
         if list.is_removed(i as u64) {
             continue;
         }
         kept += 1;
         match list.cluster_size(i as u64) {
-            None => writeln!(w, "{line}")?,
+            None => {
+                w.write_all(line)?;
+                w.write_all(b"\n")?;
+            }
             Some(s) => {
-                let mut v: serde_json::Value = serde_json::from_str(&line)?;
+                let mut v: serde_json::Value = serde_json::from_slice(line)?;
                 v["minhash_cluster_size"] = s.into();
                 writeln!(w, "{v}")?;
             }
@@ -229,8 +283,9 @@ fn local(input: &Path, out: &Path, budget_mb: Option<usize>) -> Result<(), BoxEr
     }
     let files = input_files(input)?;
     for (f, p) in files.iter().enumerate() {
-        let texts = read_texts(p)?;
-        let batch: Vec<(DocKey, String)> = texts
+        let content = read_file(p)?;
+        let texts = texts_of(p, &content)?;
+        let batch: Vec<(DocKey, Cow<str>)> = texts
             .into_iter()
             .enumerate()
             .map(|(r, t)| (DocKey::new(f as u32, r as u64), t))
@@ -266,17 +321,44 @@ fn sharded_run(input: &Path, work: &Path, out: &Path) -> Result<(), BoxError> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let config = MinHashConfig {
+    // TRIA_DEDUP_WORDS=lang: words as `tria dedup` cuts them (language of each document from its
+    // id); default: FineWeb-normalised text split at spaces, as datatrove does.
+    let by_lang = std::env::var("TRIA_DEDUP_WORDS").is_ok_and(|v| v == "lang");
+    let mut config = MinHashConfig {
         seed,
         ..MinHashConfig::default()
     };
+    if by_lang {
+        config.splitter = language_words();
+        config.splitter_name = "tria-words:meta.lang".into();
+    }
     let t0 = Instant::now();
     let c0 = cpu_s();
     sharded::prepare(work, &config)?;
     let files = input_files(input)?;
     let n = files.len() as u32;
     for (f, p) in files.iter().enumerate() {
-        let texts = read_texts(p)?;
+        let content = read_file(p)?;
+        if by_lang {
+            let docs: Vec<InLangDoc> = content
+                .lines()
+                .map(serde_json::from_str)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            let docs = docs.iter().enumerate().map(|(r, d)| {
+                let lang = d.id.split('-').next().unwrap_or("");
+                (
+                    r as u64,
+                    LangRef {
+                        text: &d.text,
+                        lang,
+                    },
+                )
+            });
+            sharded::signatures_task(work, &config, f as u32, docs)?;
+            continue;
+        }
+        let texts = texts_of(p, &content)?;
         sharded::signatures_task(
             work,
             &config,
@@ -284,7 +366,7 @@ fn sharded_run(input: &Path, work: &Path, out: &Path) -> Result<(), BoxError> {
             texts
                 .iter()
                 .enumerate()
-                .map(|(r, t)| (r as u64, t.as_str())),
+                .map(|(r, t)| (r as u64, t.as_ref())),
         )?;
     }
     let (t1, c1) = (t0.elapsed().as_secs_f64(), cpu_s());

@@ -17,6 +17,7 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 use crate::DocKey;
 use crate::clusters::Removals;
+use crate::minhash::DocText;
 use crate::normalize::{Normalization, normalize_fineweb};
 
 /// The 128-bit xxh3 hash of `text` after `norm`.
@@ -61,11 +62,11 @@ impl ExactDedup {
     }
 
     /// Adds a batch of documents, hashing them on all rayon threads.
-    pub fn add_batch<T: AsRef<str> + Sync>(&mut self, docs: &[(DocKey, T)]) {
+    pub fn add_batch<T: DocText + Sync>(&mut self, docs: &[(DocKey, T)]) {
         let norm = self.norm;
         let hashed: Vec<(u128, DocKey)> = docs
             .par_iter()
-            .map(|(k, t)| (exact_hash(t.as_ref(), norm), *k))
+            .map(|(k, t)| (exact_hash(t.text(), norm), *k))
             .collect();
         self.entries.extend(hashed);
     }
@@ -166,10 +167,10 @@ impl LineCounter {
     }
 
     /// Counts a batch of documents, hashing on all rayon threads.
-    pub fn add_batch<T: AsRef<str> + Sync>(&mut self, texts: &[T]) {
+    pub fn add_batch<T: DocText + Sync>(&mut self, texts: &[T]) {
         let per_doc: Vec<Vec<u64>> = texts
             .par_iter()
-            .map(|t| distinct_line_hashes(t.as_ref()))
+            .map(|t| distinct_line_hashes(t.text()))
             .collect();
         self.documents += texts.len() as u64;
         for hashes in per_doc {

@@ -15,7 +15,11 @@
 //! * MinHash-LSH, sharded: [`sharded::prepare`], [`sharded::signatures_task`] (one per input file),
 //!   [`sharded::pairs_task`] (task i of n), [`sharded::clusters_task`], then
 //!   [`sharded::load_removals`]`(work, file) -> RemovalList` in the filter pass.
-//! * Building blocks: [`MinHasher`] (shingles, signature, band ids), [`MinHashConfig`],
+//! * Documents: anything `AsRef<str>`, or a [`LangText`] (text + `meta.lang`) through [`DocText`]; how
+//!   texts become words is [`WordSplit`] (default: FineWeb-normalised text split at spaces;
+//!   [`WordSplit::Raw`]: a language-aware splitter on the raw text, given each document's language).
+//! * Building blocks: [`MinHasher`] (shingles, signature, band ids, [`MinHasher::document`] with a
+//!   reusable [`Scratch`]), [`MinHashConfig`],
 //!   [`choose_bands_rows`], [`collision_probability`], [`jaccard`], [`permute`],
 //!   [`clusters_from_pairs`], [`normalize_fineweb`].
 //!
@@ -33,9 +37,11 @@
 
 //!
 //! # Speed
-//! The MinHash inner loop is picked at compile time: with AVX2 or AVX-512 enabled
-//! (`-C target-cpu=x86-64-v3` or `native`) it runs on 32-bit halves and vectorises, which makes signatures
-//! about 2.5x faster than the portable x86-64 build (see `bench/RESULTS.md`). Results are identical.
+//! The MinHash inner loop is picked at run time: on CPUs with AVX-512 or AVX2 it runs on 32-bit
+//! halves, vectorised, in blocks of signature values held in registers; elsewhere on 128-bit
+//! products. A plain `cargo build --release` gets the vectorised loops (see `bench/RESULTS.md`).
+//! Results are identical. Texts are normalised and hashed word by word as they are read
+//! ([`MinHasher::document`] with a reusable [`Scratch`]), without building the normalised text.
 
 #![deny(missing_docs)]
 
@@ -55,8 +61,8 @@ pub use exact::{
 };
 pub use local::{BYTES_PER_ENTRY, LocalDedup, LocalStats};
 pub use minhash::{
-    MERSENNE_61, MinHashConfig, MinHasher, Splitter, choose_bands_rows, collision_probability,
-    jaccard, mod_mersenne61, permute,
+    DocText, LangText, MERSENNE_61, MinHashConfig, MinHasher, RawSplitter, Scratch, Splitter,
+    WordSplit, choose_bands_rows, collision_probability, jaccard, mod_mersenne61, permute,
 };
 pub use normalize::{Normalization, normalize_fineweb, normalize_whitespace, split_whitespace};
 

@@ -8,7 +8,7 @@ use crate::DocKey;
 use crate::buckets::{BucketEntry, Merger, RunReader, ShingleStore, ShingleWriter, write_run};
 use crate::clusters::{Removals, clusters_from_pairs};
 use crate::error::{DedupError, Result};
-use crate::minhash::{MinHashConfig, MinHasher};
+use crate::minhash::{DocText, MinHashConfig, MinHasher, Scratch};
 
 /// Bytes held in memory per bucket entry (one per document and band).
 pub const BYTES_PER_ENTRY: usize = std::mem::size_of::<BucketEntry>();
@@ -112,15 +112,13 @@ impl LocalDedup {
     }
 
     /// Adds a batch of documents; signatures are computed on all rayon threads.
-    pub fn add_batch<T: AsRef<str> + Sync>(&mut self, docs: &[(DocKey, T)]) -> Result<()> {
+    pub fn add_batch<T: DocText + Sync>(&mut self, docs: &[(DocKey, T)]) -> Result<()> {
         let verify = self.hasher.config().verify.is_some();
         let hasher = &self.hasher;
         let computed: Vec<Option<(Vec<u64>, Vec<u64>)>> = docs
             .par_iter()
-            .map(|(_, t)| {
-                let sh = hasher.shingles(t.as_ref());
-                let sig = hasher.signature(&sh)?;
-                Some((hasher.band_ids(&sig), if verify { sh } else { Vec::new() }))
+            .map_init(Scratch::default, |s, (_, t)| {
+                hasher.document(t.text(), t.lang(), verify, s)
             })
             .collect();
         if verify && self.shingles.is_none() {

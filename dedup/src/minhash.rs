@@ -15,7 +15,9 @@ use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{DedupError, Result};
-use crate::normalize::normalize_fineweb;
+use crate::normalize::{
+    fineweb_joined, fineweb_words, is_lowercase_ascii_word, normalize_fineweb, plain_word,
+};
 
 /// The Mersenne prime 2^61 − 1, modulus of the permutations.
 pub const MERSENNE_61: u64 = (1 << 61) - 1;
@@ -40,6 +42,68 @@ pub fn permute(a: u64, b: u64, h: u64) -> u64 {
 /// Splits normalised text into words. Receives text already normalised (lowercase, no punctuation).
 pub type Splitter = Arc<dyn Fn(&str) -> Vec<&str> + Send + Sync>;
 
+/// Cuts a document's raw text into word tokens for the document's language (`None` when unknown),
+/// calling the sink on each token, in order.
+pub type RawSplitter = Arc<dyn Fn(&str, Option<&str>, &mut dyn FnMut(&str)) + Send + Sync>;
+
+/// How a document's text becomes the words its shingles are made of.
+#[derive(Clone)]
+pub enum WordSplit {
+    /// FineWeb's normalisation ([`normalize_fineweb`]), then the spaces of the normalised text: the
+    /// default, what datatrove does with a whitespace tokenizer. Words are hashed as they are found,
+    /// without building the normalised text.
+    Whitespace,
+    /// FineWeb's normalisation, then this splitter on the normalised text.
+    Normalized(Splitter),
+    /// This splitter on the raw text, given each document's language: language rules (elision,
+    /// clitics, joiners kept inside words) see the apostrophes and hyphens that normalisation would
+    /// remove. Each token is then normalised on its own with its inner punctuation dropped, so it
+    /// stays one word: a Catalan splitter cuts `l'àvia` into `l` + `avia`, a generic one keeps `lavia`;
+    /// Basque `EAJ-k` stays `eajk`.
+    ///
+    /// The splitter is called on each run of the text between ASCII whitespace, except runs made
+    /// of letters and digits with only ASCII punctuation before and after them (`word`, `(Àvia),`,
+    /// `1999.`), whose letters and digits are taken as their one word without calling it. So a splitter must give the
+    /// same tokens on the runs as on the whole text (no token spans whitespace), and on such a run
+    /// its letters as one word and nothing else with a letter or digit; the filters crate's
+    /// `WordSplitter` is such a splitter (a test checks it on every language).
+    Raw(RawSplitter),
+}
+
+/// A document's text, and its language when known (which [`WordSplit::Raw`] splitters use).
+pub trait DocText {
+    /// The text.
+    fn text(&self) -> &str;
+    /// The language code (`meta.lang`), if known.
+    fn lang(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl<T: AsRef<str> + ?Sized> DocText for T {
+    fn text(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+/// A text with its language, for [`WordSplit::Raw`] splitters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LangText {
+    /// The document's text.
+    pub text: String,
+    /// Its language code (ISO 639-1, as `meta.lang`), `None` when unknown.
+    pub lang: Option<String>,
+}
+
+impl DocText for LangText {
+    fn text(&self) -> &str {
+        &self.text
+    }
+    fn lang(&self) -> Option<&str> {
+        self.lang.as_deref()
+    }
+}
+
 /// MinHash and LSH parameters.
 #[derive(Clone)]
 pub struct MinHashConfig {
@@ -54,8 +118,8 @@ pub struct MinHashConfig {
     /// When set, a candidate pair is only linked if the exact Jaccard similarity of its shingle sets is
     /// at least this value (removes LSH false positives at the cost of storing shingle sets).
     pub verify: Option<f64>,
-    /// Word splitter applied to the normalised text (default: whitespace).
-    pub splitter: Splitter,
+    /// How texts become words (default: normalised text split at spaces).
+    pub splitter: WordSplit,
     /// A name for the splitter, recorded in sharded work directories so that all tasks agree.
     pub splitter_name: String,
 }
@@ -69,7 +133,7 @@ impl Default for MinHashConfig {
             rows: 8,
             seed: 1,
             verify: None,
-            splitter: Arc::new(crate::normalize::split_whitespace),
+            splitter: WordSplit::Whitespace,
             splitter_name: "whitespace".into(),
         }
     }
@@ -195,18 +259,52 @@ fn combine_words(run: &[u64]) -> u64 {
     h ^ (h >> 33)
 }
 
+/// Hashes one token of a [`WordSplit::Raw`] splitter: normalised on its own (in place when it is
+/// already lowercase ASCII letters), nothing when nothing of it is left.
+#[inline]
+fn push_token(token: &str, word: &mut Vec<u8>, words: &mut Vec<u64>) {
+    if is_lowercase_ascii_word(token) {
+        words.push(xxh3_64(token.as_bytes()));
+        return;
+    }
+    word.clear();
+    fineweb_joined(token, word);
+    if !word.is_empty() {
+        words.push(xxh3_64(word));
+    }
+}
+
 /// Computes shingles, signatures and band ids for one configuration. Cheap to share between threads.
 #[derive(Debug, Clone)]
 pub struct MinHasher {
     config: MinHashConfig,
     a: Vec<u64>,
     b: Vec<u64>,
-    /// Low and high 32-bit halves of `a`, for the vectorisable inner loop.
-    a_lo: Vec<u64>,
-    a_hi: Vec<u64>,
+    /// The low and high 32-bit halves of `a`, and `b`, padded with zeros to a multiple of [`BLOCK`] values, for the blocked
+    /// loops (the padding lanes compute values that are dropped).
+    pad_lo: Vec<u64>,
+    pad_hi: Vec<u64>,
+    pad_b: Vec<u64>,
 }
 
+/// Reusable buffers for hashing documents on one thread: with them, [`MinHasher::document`]
+/// allocates only its results.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    word: Vec<u8>,
+    text: String,
+    words: Vec<u64>,
+    shingles: Vec<u64>,
+    reduced: Vec<[u64; 3]>,
+    mins: Vec<i64>,
+    band: Vec<u8>,
+}
+
+/// Signature values per block of the blocked loops (a multiple of every block size used).
+const BLOCK: usize = 16;
+
 const LOW32: u64 = 0xFFFF_FFFF;
+#[cfg(test)]
 const LOW29: u64 = (1 << 29) - 1;
 
 /// Folds one reduced shingle hash into the running minima with 128-bit products (scalar targets).
@@ -226,8 +324,9 @@ fn signature_step_u128(mins: &mut [i64], a: &[u64], b: &[u64], h: u64) {
 /// `mid·2^32 ≡ (mid >> 29) + ((mid mod 2^29) << 32)`, and `ll ≡ (ll mod 2^61) + (ll >> 61)`.
 /// The sum of these terms and `b < 2^61` stays below 2^63 (no overflow); one fold and one
 /// conditional subtraction give the exact residue. Minima are kept as `i64` (values are below 2^61)
-/// because signed 64-bit comparison vectorises on more targets than unsigned.
-#[inline]
+/// because signed 64-bit comparison vectorises on more targets than unsigned. The loops in use are
+/// blocked copies of this one ([`fold_blocked`]); the tests check them against it.
+#[cfg(test)]
 fn signature_step(mins: &mut [i64], a_lo: &[u64], a_hi: &[u64], b: &[u64], h: u64) {
     let (h_lo, h_hi) = (h & LOW32, h >> 32);
     let n = mins.len().min(a_lo.len()).min(a_hi.len()).min(b.len());
@@ -247,6 +346,84 @@ fn signature_step(mins: &mut [i64], a_lo: &[u64], a_hi: &[u64], b: &[u64], h: u6
         let r = if r >= MERSENNE_61 { r - MERSENNE_61 } else { r } as i64;
         mins[i] = mins[i].min(r);
     }
+}
+
+/// A reduced shingle hash `h < 2^61 − 1` as the blocked loops take it: `[h_lo, h_hi, 8·h_hi]`, with
+/// `h_lo` its low 32 bits and `h_hi` the rest. `8·h_hi < 2^32`, so multiplying by it is a 32 × 32-bit
+/// product (computed here once per shingle rather than once per block).
+#[inline(always)]
+fn split_hash(h: u64) -> [u64; 3] {
+    [h & LOW32, h >> 32, (h >> 32) << 3]
+}
+
+/// Folds every reduced shingle hash of `hs` into `mins`, `B` signature values at a time: the minima
+/// and parameters of a block stay in registers while all the shingles go through, instead of being
+/// loaded and stored once per shingle. Slices are padded to a multiple of `B`; each shingle comes as
+/// [`split_hash`] gives it.
+///
+/// The arithmetic is `signature_step`'s (whose comment has the proof), rearranged to save two
+/// operations per value: with `ll = ll_hi·2^32 + ll_lo` and `t = mid + ll_hi < 2^63`,
+/// `a·h = hh·2^64 + t·2^32 + ll_lo ≡ 8·hh + (t >> 29) + ((t mod 2^29) << 32 | ll_lo)` (the last two
+/// terms occupy disjoint bits), and the sum with `b` stays below 2^63. One fold gives
+/// `r ∈ [0, p + 3]`, which is the exact residue unless `r ≥ p` (a residue of 0 to 3 written as
+/// `r − p`, about once in 2^59 values). Instead of correcting every value, the loop keeps the
+/// minimum and the maximum of the uncorrected `r`: when no `r` of a block reached `p`, every value
+/// was exact and so is the minimum; otherwise the block is computed again with the correction.
+#[inline(always)]
+fn fold_blocked<const B: usize>(
+    mins: &mut [i64],
+    a_lo: &[u64],
+    a_hi: &[u64],
+    b: &[u64],
+    hs: &[[u64; 3]],
+) {
+    let blocks = mins
+        .chunks_exact_mut(B)
+        .zip(a_lo.chunks_exact(B))
+        .zip(a_hi.chunks_exact(B))
+        .zip(b.chunks_exact(B));
+    for (((m, al), ah), bb) in blocks {
+        let (mut al_, mut ah_, mut b_) = ([0u64; B], [0u64; B], [0u64; B]);
+        al_.copy_from_slice(al);
+        ah_.copy_from_slice(ah);
+        b_.copy_from_slice(bb);
+        let mut mm = [i64::MAX; B];
+        mm.copy_from_slice(m);
+        let mut mx = [0i64; B];
+        for h in hs {
+            // The masks change nothing (each part is below 2^32) but let the compiler use
+            // 32 × 32-bit multiplies.
+            let [h_lo, h_hi, h_hi8] = h.map(|x| x & LOW32);
+            for i in 0..B {
+                let r = fold_value(al_[i], ah_[i], b_[i], h_lo, h_hi, h_hi8) as i64;
+                mm[i] = mm[i].min(r);
+                mx[i] = mx[i].max(r);
+            }
+        }
+        if mx.iter().any(|&x| x >= MERSENNE_61 as i64) {
+            mm.copy_from_slice(m);
+            for h in hs {
+                let [h_lo, h_hi, h_hi8] = h.map(|x| x & LOW32);
+                for i in 0..B {
+                    let r = fold_value(al_[i], ah_[i], b_[i], h_lo, h_hi, h_hi8);
+                    let r = if r >= MERSENNE_61 { r - MERSENNE_61 } else { r };
+                    mm[i] = mm[i].min(r as i64);
+                }
+            }
+        }
+        m.copy_from_slice(&mm);
+    }
+}
+
+/// `(a·h + b) mod (2^61 − 1)` folded once, in `[0, 2^61 + 2]`: see [`fold_blocked`].
+#[inline(always)]
+fn fold_value(al: u64, ah: u64, b: u64, h_lo: u64, h_hi: u64, h_hi8: u64) -> u64 {
+    let (al, ah) = (al & LOW32, ah & LOW32);
+    let ll = al * h_lo;
+    let hh8 = ah * h_hi8;
+    let t = ah * h_lo + al * h_hi + (ll >> 32);
+    let s = hh8 + b + (t >> 29) + (((t << 35) >> 3) | (ll & LOW32));
+    (s & MERSENNE_61) + (s >> 61)
 }
 
 impl MinHasher {
@@ -270,14 +447,21 @@ impl MinHasher {
             }
             b.push(y);
         }
-        let a_lo = a.iter().map(|x| x & LOW32).collect();
-        let a_hi = a.iter().map(|x| x >> 32).collect();
+        let a_lo: Vec<u64> = a.iter().map(|x| x & LOW32).collect();
+        let a_hi: Vec<u64> = a.iter().map(|x| x >> 32).collect();
+        let padded = k.div_ceil(BLOCK) * BLOCK;
+        let pad = |v: &[u64]| {
+            let mut p = v.to_vec();
+            p.resize(padded, 0);
+            p
+        };
         Ok(MinHasher {
+            pad_lo: pad(&a_lo),
+            pad_hi: pad(&a_hi),
+            pad_b: pad(&b),
             config,
             a,
             b,
-            a_lo,
-            a_hi,
         })
     }
 
@@ -294,21 +478,115 @@ impl MinHasher {
     /// The distinct shingle hashes of `text`, sorted. A text with fewer words than `ngram` gives one
     /// shingle of all its words; a text without words gives none.
     pub fn shingles(&self, text: &str) -> Vec<u64> {
-        let mut norm = String::with_capacity(text.len());
-        normalize_fineweb(text, &mut norm);
-        let words = (self.config.splitter)(&norm);
-        let wh: Vec<u64> = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
-        let n = self.config.ngram;
-        let mut out: Vec<u64> = if wh.is_empty() {
-            Vec::new()
-        } else if wh.len() < n {
-            vec![combine_words(&wh)]
-        } else {
-            wh.windows(n).map(combine_words).collect()
-        };
+        self.shingles_lang(text, None)
+    }
+
+    /// [`shingles`](Self::shingles) of a text in language `lang` (used by [`WordSplit::Raw`]).
+    pub fn shingles_lang(&self, text: &str, lang: Option<&str>) -> Vec<u64> {
+        let mut s = Scratch::default();
+        self.fill_shingles(text, lang, &mut s);
+        let mut out = std::mem::take(&mut s.shingles);
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The word hashes of `text` into `s.words`.
+    fn fill_words(&self, text: &str, lang: Option<&str>, s: &mut Scratch) {
+        let Scratch {
+            word,
+            text: norm,
+            words,
+            ..
+        } = s;
+        words.clear();
+        match &self.config.splitter {
+            WordSplit::Whitespace => fineweb_words(text, word, |w| words.push(xxh3_64(w))),
+            WordSplit::Normalized(split) => {
+                norm.clear();
+                normalize_fineweb(text, norm);
+                words.extend(split(norm).iter().map(|w| xxh3_64(w.as_bytes())));
+            }
+            WordSplit::Raw(split) => {
+                // The splitter sees one whitespace-free run at a time (tokens never span
+                // whitespace), and not at all the runs of letters and digits between ASCII
+                // punctuation: one word in every language, hashed here directly.
+                let bytes = text.as_bytes();
+                let mut i = 0;
+                while i < bytes.len() {
+                    if bytes[i].is_ascii_whitespace() {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    if let Some(w) = plain_word(bytes, start) {
+                        if w.normalised {
+                            words.push(xxh3_64(&bytes[w.start..w.end]));
+                        } else {
+                            push_token(&text[w.start..w.end], word, words);
+                        }
+                        i = w.next;
+                        continue;
+                    }
+                    let mut j = start + 1;
+                    while j < bytes.len() && !bytes[j].is_ascii_whitespace() {
+                        j += 1;
+                    }
+                    split(&text[start..j], lang, &mut |t: &str| {
+                        push_token(t, word, words)
+                    });
+                    i = j;
+                }
+            }
+        }
+    }
+
+    /// The shingle hashes of `text` into `s.shingles`, in text order (not sorted, repeats kept).
+    fn fill_shingles(&self, text: &str, lang: Option<&str>, s: &mut Scratch) {
+        self.fill_words(text, lang, s);
+        let n = self.config.ngram;
+        s.shingles.clear();
+        if s.words.is_empty() {
+        } else if s.words.len() < n {
+            s.shingles.push(combine_words(&s.words));
+        } else {
+            s.shingles.extend(s.words.windows(n).map(combine_words));
+        }
+    }
+
+    /// The LSH band ids of one document, straight from its text, and its sorted distinct shingles
+    /// when `keep_shingles` (for verification; else an empty vector). `None` when it has no words.
+    /// The minima are taken over the shingles in text order: a minimum does not depend on order or
+    /// repeats, so the signature is the one of the shingle set, without sorting it.
+    pub fn document(
+        &self,
+        text: &str,
+        lang: Option<&str>,
+        keep_shingles: bool,
+        s: &mut Scratch,
+    ) -> Option<(Vec<u64>, Vec<u64>)> {
+        self.fill_shingles(text, lang, s);
+        if s.shingles.is_empty() {
+            return None;
+        }
+        let Scratch {
+            shingles,
+            reduced,
+            mins,
+            band,
+            ..
+        } = s;
+        self.fold_all(shingles, reduced, mins);
+        let ids = self.band_ids_of(mins, band);
+        let kept = if keep_shingles {
+            let mut v = shingles.clone();
+            v.sort_unstable();
+            v.dedup();
+            v
+        } else {
+            Vec::new()
+        };
+        Some((ids, kept))
     }
 
     /// The MinHash signature of a shingle set (`bands × rows` values), or `None` for an empty set.
@@ -320,10 +598,24 @@ impl MinHasher {
         if shingles.is_empty() {
             return None;
         }
-        let mut mins = vec![i64::MAX; self.a.len()];
+        let (mut reduced, mut mins) = (Vec::new(), Vec::new());
+        self.fold_all(shingles, &mut reduced, &mut mins);
+        Some(mins[..self.a.len()].iter().map(|&m| m as u64).collect())
+    }
+
+    /// Reduces every shingle modulo 2^61 − 1 into `reduced`, then folds them into `mins` (at least
+    /// `bands × rows` values, padded) with the fastest loop this CPU has.
+    fn fold_all(&self, shingles: &[u64], reduced: &mut Vec<[u64; 3]>, mins: &mut Vec<i64>) {
+        reduced.clear();
+        reduced.extend(
+            shingles
+                .iter()
+                .map(|&h| split_hash(mod_mersenne61(h as u128))),
+        );
+        mins.clear();
+        mins.resize(self.pad_b.len(), i64::MAX);
         #[cfg(target_arch = "x86_64")]
-        if !cfg!(target_feature = "avx512f")
-            && std::arch::is_x86_feature_detected!("avx512f")
+        if std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512dq")
             && std::arch::is_x86_feature_detected!("avx512vl")
         {
@@ -331,85 +623,73 @@ impl MinHasher {
             // above found all three on the CPU we run on. It is safe code otherwise.
             #[allow(unsafe_code)]
             unsafe {
-                self.fold_avx512(&mut mins, shingles)
+                self.fold_avx512(mins, reduced)
             };
-            return Some(mins.into_iter().map(|m| m as u64).collect());
+            return;
         }
         #[cfg(target_arch = "x86_64")]
-        if !cfg!(target_feature = "avx2") && std::arch::is_x86_feature_detected!("avx2") {
+        if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: `fold_avx2` is compiled with AVX2 enabled; the check above found AVX2 on the
             // CPU we run on, so every instruction it may use exists here. It has no other
             // precondition (it is safe code otherwise).
             #[allow(unsafe_code)]
             unsafe {
-                self.fold_avx2(&mut mins, shingles)
+                self.fold_avx2(mins, reduced)
             };
-            return Some(mins.into_iter().map(|m| m as u64).collect());
+            return;
         }
-        self.fold(&mut mins, shingles);
-        Some(mins.into_iter().map(|m| m as u64).collect())
+        self.fold_scalar(mins, reduced);
     }
 
-    /// Folds every shingle into the minima: with AVX2 known at compile time, the 32-bit-halves loop
-    /// (it vectorises, 2-5x faster); without, the plain 128-bit product (faster in scalar code).
-    #[inline(always)]
-    fn fold(&self, mins: &mut [i64], shingles: &[u64]) {
-        for &h in shingles {
-            let h = mod_mersenne61(h as u128);
-            if cfg!(target_feature = "avx2") {
-                signature_step(mins, &self.a_lo, &self.a_hi, &self.b, h);
-            } else {
-                signature_step_u128(mins, &self.a, &self.b, h);
-            }
+    /// The loop for CPUs without AVX2: 128-bit products, one shingle at a time.
+    fn fold_scalar(&self, mins: &mut [i64], reduced: &[[u64; 3]]) {
+        for &[lo, hi, _] in reduced {
+            signature_step_u128(mins, &self.a, &self.b, (hi << 32) | lo);
         }
     }
 
-    /// [`fold`](Self::fold)'s vectorised loop compiled for AVX2, chosen at run time by
-    /// [`signature`](Self::signature) on portable builds, so that a plain `cargo build` runs at the
-    /// speed of a `-C target-cpu=x86-64-v3` one on any CPU from the last ten years.
+    /// The blocked 32-bit-halves loop compiled for AVX2 (four 64-bit lanes, 16 registers: blocks
+    /// of 8), chosen at run time, so that a plain `cargo build` runs at the speed of a
+    /// `-C target-cpu=x86-64-v3` one on any CPU from the last ten years.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn fold_avx2(&self, mins: &mut [i64], shingles: &[u64]) {
-        self.fold_halves(mins, shingles);
+    fn fold_avx2(&self, mins: &mut [i64], reduced: &[[u64; 3]]) {
+        fold_blocked::<8>(mins, &self.pad_lo, &self.pad_hi, &self.pad_b, reduced);
     }
 
-    /// The same loop compiled for AVX-512 (twice the lanes, 64-bit multiplies).
+    /// The same loop compiled for AVX-512 (eight lanes: blocks of 16, which leave no padding with
+    /// the default 112 values).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
-    fn fold_avx512(&self, mins: &mut [i64], shingles: &[u64]) {
-        self.fold_halves(mins, shingles);
-    }
-
-    /// The 32-bit-halves loop, inlined into each caller so that it is compiled with the caller's
-    /// target features.
-    #[inline(always)]
-    fn fold_halves(&self, mins: &mut [i64], shingles: &[u64]) {
-        for &h in shingles {
-            let h = mod_mersenne61(h as u128);
-            signature_step(mins, &self.a_lo, &self.a_hi, &self.b, h);
-        }
+    fn fold_avx512(&self, mins: &mut [i64], reduced: &[[u64; 3]]) {
+        fold_blocked::<16>(mins, &self.pad_lo, &self.pad_hi, &self.pad_b, reduced);
     }
 
     /// One bucket id per band: the xxh3 of the band's `rows` values.
     pub fn band_ids(&self, signature: &[u64]) -> Vec<u64> {
+        let mins: Vec<i64> = signature.iter().map(|&v| v as i64).collect();
+        self.band_ids_of(&mins, &mut Vec::new())
+    }
+
+    /// [`band_ids`](Self::band_ids) of the first `bands × rows` minima, with a reusable buffer.
+    fn band_ids_of(&self, mins: &[i64], buf: &mut Vec<u8>) -> Vec<u64> {
         let rows = self.config.rows;
-        let mut buf = Vec::with_capacity(8 * rows);
-        signature
+        mins[..self.a.len()]
             .chunks_exact(rows)
             .map(|band| {
                 buf.clear();
-                for v in band {
-                    buf.extend_from_slice(&v.to_le_bytes());
+                for &v in band {
+                    buf.extend_from_slice(&(v as u64).to_le_bytes());
                 }
-                xxh3_64(&buf)
+                xxh3_64(buf)
             })
             .collect()
     }
 
     /// Band ids of a text, straight from the text; `None` when it has no words.
     pub fn text_band_ids(&self, text: &str) -> Option<Vec<u64>> {
-        let sh = self.shingles(text);
-        self.signature(&sh).map(|s| self.band_ids(&s))
+        self.document(text, None, false, &mut Scratch::default())
+            .map(|d| d.0)
     }
 }
 
@@ -472,21 +752,92 @@ mod tests {
 
     #[test]
     fn every_signature_loop_gives_the_same_values() {
-        let h = MinHasher::new(MinHashConfig::default()).unwrap();
-        let text: String = (0..300).map(|i| format!("w{} ", i * 7919 % 1000)).collect();
-        let sh = h.shingles(&text);
-        let expected = h.signature(&sh).unwrap();
-        // The loop not chosen by `signature` on this build and CPU, and the reference.
-        let mut u128_mins = vec![i64::MAX; h.num_hashes()];
-        let mut halves_mins = vec![i64::MAX; h.num_hashes()];
-        for &x in &sh {
-            let x = mod_mersenne61(x as u128);
-            signature_step_u128(&mut u128_mins, &h.a, &h.b, x);
-            signature_step(&mut halves_mins, &h.a_lo, &h.a_hi, &h.b, x);
+        // 63 values: not a multiple of any block size, so the padding is exercised too.
+        for (bands, rows) in [(14, 8), (9, 7), (1, 1)] {
+            let h = MinHasher::new(MinHashConfig {
+                bands,
+                rows,
+                ..Default::default()
+            })
+            .unwrap();
+            let text: String = (0..300).map(|i| format!("w{} ", i * 7919 % 1000)).collect();
+            let sh = h.shingles(&text);
+            let k = h.num_hashes();
+            let expected = h.signature(&sh).unwrap();
+            let reduced: Vec<u64> = sh.iter().map(|&x| mod_mersenne61(x as u128)).collect();
+            let split: Vec<[u64; 3]> = reduced.iter().map(|&x| split_hash(x)).collect();
+            // The reference: 128-bit products, and the unblocked 32-bit halves.
+            let mut u128_mins = vec![i64::MAX; k];
+            let mut halves_mins = vec![i64::MAX; h.pad_b.len()];
+            for &x in &reduced {
+                signature_step_u128(&mut u128_mins, &h.a, &h.b, x);
+                signature_step(&mut halves_mins, &h.pad_lo, &h.pad_hi, &h.pad_b, x);
+            }
+            let as_u64 = |m: &[i64]| m[..k].iter().map(|&v| v as u64).collect::<Vec<_>>();
+            assert_eq!(as_u64(&u128_mins), expected);
+            assert_eq!(as_u64(&halves_mins), expected);
+            // Every loop the dispatch can choose, whatever this CPU picks.
+            let fresh = || vec![i64::MAX; h.pad_b.len()];
+            let mut m = fresh();
+            h.fold_scalar(&mut m, &split);
+            assert_eq!(as_u64(&m), expected, "scalar");
+            let mut m = fresh();
+            fold_blocked::<8>(&mut m, &h.pad_lo, &h.pad_hi, &h.pad_b, &split);
+            assert_eq!(as_u64(&m), expected, "blocks of 8");
+            let mut m = fresh();
+            fold_blocked::<16>(&mut m, &h.pad_lo, &h.pad_hi, &h.pad_b, &split);
+            assert_eq!(as_u64(&m), expected, "blocks of 16");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut m = fresh();
+                // SAFETY: AVX2 was detected just above.
+                #[allow(unsafe_code)]
+                unsafe {
+                    h.fold_avx2(&mut m, &split)
+                };
+                assert_eq!(as_u64(&m), expected, "avx2");
+            }
+            // The streaming path (text order, repeats kept) gives the same band ids.
+            let ids = h
+                .document(&text, None, true, &mut Scratch::default())
+                .unwrap();
+            assert_eq!(ids.0, h.band_ids(&expected));
+            assert_eq!(ids.1, sh);
         }
-        let as_u64 = |m: Vec<i64>| m.into_iter().map(|v| v as u64).collect::<Vec<_>>();
-        assert_eq!(as_u64(u128_mins), expected);
-        assert_eq!(as_u64(halves_mins), expected);
+    }
+
+    #[test]
+    fn residues_near_zero_take_the_corrected_path() {
+        // For lane i, h = −b_i / a_i mod p makes a_i·h + b_i ≡ 0: the folded value is then p
+        // itself, which the blocked loops must notice and correct. Nearby residues 1..3 too.
+        let h = MinHasher::new(MinHashConfig::default()).unwrap();
+        let p = BigUint::from(MERSENNE_61);
+        let mut shingles = Vec::new();
+        for (i, target) in [(0usize, 0u64), (5, 1), (17, 3), (111, 0), (64, 2)] {
+            let a = BigUint::from(h.a[i]);
+            let inv = a.modpow(&(&p - 2u32), &p);
+            let want = (BigUint::from(target) + &p - BigUint::from(h.b[i])) % &p;
+            let x = (want * inv) % &p;
+            let x: u64 = x.try_into().expect("below p");
+            assert_eq!(permute(h.a[i], h.b[i], x), target);
+            shingles.push(x);
+        }
+        let mut st = 3u64;
+        shingles.extend((0..50).map(|_| splitmix64(&mut st)));
+        let sig = h.signature(&shingles).unwrap();
+        for (i, &v) in sig.iter().enumerate() {
+            let want = shingles.iter().map(|&x| permute(h.a[i], h.b[i], x)).min();
+            assert_eq!(Some(v), want, "value {i}");
+        }
+        assert_eq!(sig[0], 0);
+        assert_eq!(sig[17], 3);
+        let split: Vec<[u64; 3]> = shingles
+            .iter()
+            .map(|&x| split_hash(mod_mersenne61(x as u128)))
+            .collect();
+        let mut m = vec![i64::MAX; h.pad_b.len()];
+        fold_blocked::<8>(&mut m, &h.pad_lo, &h.pad_hi, &h.pad_b, &split);
+        assert_eq!(m[..112].iter().map(|&v| v as u64).collect::<Vec<_>>(), sig);
     }
 
     #[test]
@@ -527,7 +878,7 @@ mod tests {
         let (mut m1, mut m2) = (vec![i64::MAX; 112], vec![i64::MAX; 112]);
         for _ in 0..200 {
             let h = splitmix64(&mut st) % MERSENNE_61;
-            signature_step(&mut m1, &mh.a_lo, &mh.a_hi, &mh.b, h);
+            signature_step(&mut m1, &mh.pad_lo, &mh.pad_hi, &mh.pad_b, h);
             signature_step_u128(&mut m2, &mh.a, &mh.b, h);
         }
         assert_eq!(m1, m2);
@@ -591,7 +942,9 @@ mod tests {
         assert!(mh.signature(&[]).is_none());
         let custom = MinHasher::new(MinHashConfig {
             ngram: 1,
-            splitter: Arc::new(|s: &str| s.split('a').filter(|w| !w.is_empty()).collect()),
+            splitter: WordSplit::Normalized(Arc::new(|s: &str| {
+                s.split('a').filter(|w| !w.is_empty()).collect()
+            })),
             splitter_name: "split-a".into(),
             ..Default::default()
         })

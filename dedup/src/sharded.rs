@@ -27,7 +27,7 @@ use crate::buckets::{
 };
 use crate::clusters::{RemovalList, clusters_from_pairs};
 use crate::error::{DedupError, Result};
-use crate::minhash::{MinHashConfig, MinHasher};
+use crate::minhash::{DocText, MinHashConfig, MinHasher, Scratch};
 
 const REMOVALS_MAGIC: &[u8; 8] = b"TRIARM01";
 /// Documents hashed together in one parallel batch inside a signature task.
@@ -118,7 +118,7 @@ pub fn signatures_task<I, T>(
 ) -> Result<SignatureStats>
 where
     I: IntoIterator<Item = (u64, T)>,
-    T: AsRef<str> + Sync,
+    T: DocText + Sync,
 {
     check_prepared(work, config)?;
     let hasher = MinHasher::new(config.clone())?;
@@ -136,10 +136,8 @@ where
     let mut flush = |batch: &mut Vec<(u64, T)>, bands: &mut Vec<Vec<BucketEntry>>| -> Result<()> {
         let computed: Vec<Option<(Vec<u64>, Vec<u64>)>> = batch
             .par_iter()
-            .map(|(_, t)| {
-                let sh = hasher.shingles(t.as_ref());
-                let sig = hasher.signature(&sh)?;
-                Some((hasher.band_ids(&sig), if verify { sh } else { Vec::new() }))
+            .map_init(Scratch::default, |s, (_, t)| {
+                hasher.document(t.text(), t.lang(), verify, s)
             })
             .collect();
         for ((record, _), c) in batch.iter().zip(computed) {

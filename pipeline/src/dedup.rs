@@ -27,9 +27,10 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tria_dedup::{
-    DedupError, DocKey, ExactDedup, LineCounter, LineFilter, LineStats, LocalDedup, MinHashConfig,
-    Normalization, RemovalList, exact_hash, sharded,
+    DedupError, DocKey, ExactDedup, LangText, LineCounter, LineFilter, LineStats, LocalDedup,
+    MinHashConfig, Normalization, RemovalList, WordSplit, exact_hash, sharded,
 };
+use tria_filters::words::{TokenKind, WordSplitter};
 
 use crate::config::ConfigError;
 use crate::document::Document;
@@ -63,28 +64,44 @@ pub struct Methods {
     pub seed: u64,
     /// Exact-Jaccard verification threshold of candidate pairs.
     pub verify: Option<f64>,
-    /// Language whose word-splitting rules cut the normalised text into words (`None`: generic).
+    /// Language whose word-splitting rules cut the words of documents without `meta.lang`
+    /// (`None`: generic rules); documents with `meta.lang` use their own language's rules.
     pub lang: Option<String>,
     /// Remove lines found in more than this many documents (CCNet boilerplate).
     pub lines: Option<u32>,
 }
 
 impl Methods {
-    /// The MinHash configuration; words come from the filters crate's splitter.
+    /// The MinHash configuration. Words come from the filters crate's splitter run on each
+    /// document's raw text with the rules of the document's `meta.lang`, else of `--lang`, else the
+    /// generic rules; each word is then FineWeb-normalised on its own (see
+    /// [`WordSplit::Raw`]), so that elision, clitics and Basque hyphenated case endings split as
+    /// their language writes them.
     pub fn minhash(&self) -> MinHashConfig {
-        let lang = self.lang.clone().unwrap_or_default();
-        let splitter = tria_filters::words::WordSplitter::new(&lang);
+        let fallback = self.lang.clone().unwrap_or_default();
+        let name = format!(
+            "tria-words:meta.lang,else:{}",
+            if fallback.is_empty() {
+                "generic"
+            } else {
+                &fallback
+            }
+        );
+        let split = move |text: &str, lang: Option<&str>, sink: &mut dyn FnMut(&str)| {
+            word_splitter(lang.unwrap_or(&fallback)).for_each_token(text, |t, kind| {
+                if kind == TokenKind::Word {
+                    sink(t)
+                }
+            })
+        };
         MinHashConfig {
             ngram: self.ngram,
             bands: self.bands,
             rows: self.rows,
             seed: self.seed,
             verify: self.verify,
-            splitter: Arc::new(move |t: &str| splitter.words(t)),
-            splitter_name: format!(
-                "tria-words:{}",
-                if lang.is_empty() { "generic" } else { &lang }
-            ),
+            splitter: WordSplit::Raw(Arc::new(split)),
+            splitter_name: name,
         }
     }
 
@@ -122,6 +139,25 @@ impl Methods {
             }
         }
         b
+    }
+}
+
+/// The word splitter of a language code as `meta.lang` or `--lang` give it (`ca`, `CA`, `ca-ES` and
+/// `ca_ES` all pick Catalan; unknown or empty codes the generic rules).
+fn word_splitter(lang: &str) -> WordSplitter {
+    let code = lang.trim().split(['-', '_']).next().unwrap_or("");
+    if code.bytes().any(|b| b.is_ascii_uppercase()) {
+        WordSplitter::new(&code.to_ascii_lowercase())
+    } else {
+        WordSplitter::new(code)
+    }
+}
+
+/// What the dedup hashes of a document: its text and, for word splitting, its `meta.lang`.
+fn lang_text(doc: Document) -> LangText {
+    LangText {
+        lang: doc.lang().map(str::to_owned),
+        text: doc.text,
     }
 }
 
@@ -527,9 +563,9 @@ pub fn run_local(
     let mut failed: BTreeMap<usize, String> = BTreeMap::new();
     let pb = progress_bar(exec.progress, inputs.len(), "dedup pass 1");
     for (fi, input) in inputs.iter().enumerate() {
-        let mut texts: Vec<(DocKey, String)> = Vec::with_capacity(BATCH);
+        let mut texts: Vec<(DocKey, LangText)> = Vec::with_capacity(BATCH);
         let mut urls: Vec<(DocKey, String)> = Vec::new();
-        let mut flush = |texts: &mut Vec<(DocKey, String)>,
+        let mut flush = |texts: &mut Vec<(DocKey, LangText)>,
                          urls: &mut Vec<(DocKey, String)>|
          -> Result<(), DedupRunError> {
             if let Some(e) = exact.as_mut() {
@@ -539,7 +575,7 @@ pub fn run_local(
                 u.add_batch(urls);
             }
             if let Some(l) = lines.as_mut() {
-                let t: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+                let t: Vec<&str> = texts.iter().map(|(_, t)| t.text.as_str()).collect();
                 l.add_batch(&t);
             }
             if let Some(n) = near.as_mut() {
@@ -554,7 +590,7 @@ pub fn run_local(
             if let Some(u) = doc.meta_str("url") {
                 urls.push((key, u.to_string()));
             }
-            texts.push((key, doc.text));
+            texts.push((key, lang_text(doc)));
             if texts.len() == BATCH {
                 flush(&mut texts, &mut urls)?;
             }
@@ -720,7 +756,7 @@ fn signatures_file(
     let mut url: Vec<u8> = Vec::new();
     let mut lines = LineCounter::new();
     let mut line_batch: Vec<String> = Vec::new();
-    let mut texts: Vec<(u64, String)> = Vec::new();
+    let mut texts: Vec<(u64, LangText)> = Vec::new();
     let push_hash = |buf: &mut Vec<u8>, r: u64, h: u128| {
         buf.extend_from_slice(&h.to_le_bytes());
         buf.extend_from_slice(&r.to_le_bytes());
@@ -746,7 +782,7 @@ fn signatures_file(
             }
         }
         if methods.near {
-            texts.push((r, doc.text));
+            texts.push((r, lang_text(doc)));
         }
         Ok(())
     })?;
@@ -975,4 +1011,146 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
     n.checked_mul(mult)
         .and_then(|b| usize::try_from(b).ok())
         .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tria_dedup::MinHasher;
+
+    fn hasher(lang: Option<&str>) -> MinHasher {
+        let m = Methods {
+            exact: false,
+            url: false,
+            near: true,
+            ngram: 2,
+            bands: 14,
+            rows: 8,
+            seed: 1,
+            verify: None,
+            lang: lang.map(str::to_string),
+            lines: None,
+        };
+        MinHasher::new(m.minhash()).expect("valid parameters")
+    }
+
+    #[test]
+    fn a_documents_language_changes_its_shingles() {
+        let mh = hasher(None);
+        let sh = |text: &str, lang: Option<&str>| mh.shingles_lang(text, lang);
+        // Catalan elision and enclitics are cut in Catalan; elsewhere each stays one word.
+        let ca = "L'àvia va dir-li que s'havia d'anar";
+        assert_eq!(
+            sh(ca, Some("ca")),
+            sh("l avia va dir li que s havia d anar", Some("ca"))
+        );
+        assert_eq!(
+            sh(ca, Some("eu")),
+            sh("lavia va dirli que shavia danar", Some("eu"))
+        );
+        assert_ne!(sh(ca, Some("ca")), sh(ca, Some("eu")));
+        // Basque case endings after a hyphen belong to their word; Galician rules cut `-a` off
+        // as a clitic pronoun.
+        let eu = "EAJ-a eta PNV-a 2018-an";
+        assert_eq!(sh(eu, Some("eu")), sh("eaja eta pnva 0an", Some("eu")));
+        assert_eq!(sh(eu, Some("gl")), sh("eaj a eta pnv a 0an", Some("gl")));
+        assert_ne!(sh(eu, Some("eu")), sh(eu, Some("gl")));
+        // Without `meta.lang`: the generic rules, or `--lang`.
+        assert_eq!(sh(ca, None), sh(ca, Some("eu")));
+        let with_ca = hasher(Some("ca"));
+        assert_eq!(with_ca.shingles_lang(ca, None), sh(ca, Some("ca")));
+        assert_eq!(with_ca.shingles_lang(ca, Some("eu")), sh(ca, Some("eu")));
+        // Codes as they are written in the wild.
+        assert_eq!(sh(ca, Some("ca-ES")), sh(ca, Some("ca")));
+        assert_eq!(sh(ca, Some("CA")), sh(ca, Some("ca")));
+    }
+
+    #[test]
+    fn runs_skipped_by_the_dedup_fast_path_split_as_the_whole_text() {
+        // The dedup crate hands the splitter one whitespace-free run at a time and takes plain
+        // runs of letters and digits as one word itself: the words must be those of the filters
+        // crate's splitter on the whole text, in every language.
+        let pieces = [
+            "casa",
+            "Casa",
+            "CASA",
+            "àvia",
+            "Àvia",
+            "l'home",
+            "L'àvia",
+            "d'aigua",
+            "donar-li",
+            "anar-se'n",
+            "dixo-lle",
+            "EAJ-a",
+            "2018-an",
+            "1999",
+            "3.14",
+            "1,000",
+            "col·lecció",
+            "po'",
+            "σ'αγαπώ",
+            "παρ'όλο",
+            "don't",
+            "I'm",
+            "qu'il",
+            "dell'anno",
+            "(casa),",
+            "\"àvia\".",
+            "www.exemple.cat",
+            "https://a.cat/b?c=1.",
+            "joan.puig@exemple.cat",
+            "...",
+            "-",
+            "'",
+            "—",
+            "€5",
+            "½",
+            "ﬁ",
+            "e\u{301}",
+            "Ὀδυσσεύς",
+            "Москва́",
+            "пам'ять",
+            "中文",
+            "😀",
+            "x²",
+        ];
+        let spaces = [" ", "  ", "\n", "\t", "\u{a0}", "\u{2003}", ", ", ""];
+        let joined_at_spaces: WordSplit = WordSplit::Raw(Arc::new(
+            |t: &str, _: Option<&str>, sink: &mut dyn FnMut(&str)| {
+                t.split(' ').filter(|w| !w.is_empty()).for_each(sink)
+            },
+        ));
+        let reference = MinHasher::new(MinHashConfig {
+            ngram: 2,
+            splitter: joined_at_spaces,
+            splitter_name: "reference".into(),
+            ..MinHashConfig::default()
+        })
+        .expect("valid parameters");
+        let mh = hasher(None);
+        let mut rng = crate::fixtures::Rng(17);
+        for _ in 0..400 {
+            let mut text = String::new();
+            for _ in 0..rng.below(12) {
+                text.push_str(pieces[rng.below(pieces.len())]);
+                text.push_str(spaces[rng.below(spaces.len())]);
+            }
+            for lang in [
+                "ca", "eu", "gl", "pt", "fr", "it", "oc", "el", "en", "es", "",
+            ] {
+                let mut words = Vec::new();
+                word_splitter(lang).for_each_token(&text, |t, kind| {
+                    if kind == TokenKind::Word {
+                        words.push(t)
+                    }
+                });
+                assert_eq!(
+                    mh.shingles_lang(&text, Some(lang)),
+                    reference.shingles_lang(&words.join(" "), None),
+                    "{lang}: {text:?} -> {words:?}"
+                );
+            }
+        }
+    }
 }

@@ -83,7 +83,8 @@ pub struct MethodArgs {
     /// Link a candidate pair only if the exact Jaccard similarity of its shingles is at least J.
     #[arg(long, value_name = "J")]
     pub verify: Option<f64>,
-    /// Word-splitting rules of this language (filters crate) for every document; default generic.
+    /// Word-splitting rules (filters crate) for documents without `meta.lang`; documents with one
+    /// use their own language's rules. Default: generic rules.
     #[arg(long)]
     pub lang: Option<String>,
     /// Seed of the MinHash permutations.
