@@ -3,9 +3,9 @@
 //! `gen-wet --texts DIR --out FILE`: every paragraph (blank-line separated) of every `<lang>.txt`
 //! in DIR becomes one `conversion` record, in file-name order (the shipped example is made so).
 //!
-//! `gen-wet --lines DIR --docs N --files F --out-dir OUT [--seed S]`: F files of N documents each,
-//! every document 5-40 random lines of one `<lang>.txt` in DIR (e.g. `../shared/data/lid`), for
-//! benchmarks and scaling tables.
+//! `gen-wet --lines DIR --docs N --files F --out-dir OUT [--seed S] [--doc-lines MIN-MAX]`: F files
+//! of N documents each, every document MIN-MAX (default 5-40) random lines of one `<lang>.txt` in
+//! DIR (e.g. `../shared/data/lid`), for benchmarks and scaling tables.
 
 use std::fs::{self, File};
 use std::io::BufWriter;
@@ -64,7 +64,7 @@ fn main() -> Result<()> {
     }
     let Some(lines_dir) = arg(&args, "--lines") else {
         bail!(
-            "usage: gen-wet --texts DIR --out FILE | --lines DIR --docs N --files F --out-dir OUT [--seed S]"
+            "usage: gen-wet --texts DIR --out FILE | --lines DIR --docs N --files F --out-dir OUT [--seed S] [--doc-lines MIN-MAX]"
         );
     };
     let docs: usize = arg(&args, "--docs").context("--docs N")?.parse()?;
@@ -73,6 +73,12 @@ fn main() -> Result<()> {
         .parse()?;
     let out_dir = PathBuf::from(arg(&args, "--out-dir").context("--out-dir OUT")?);
     let seed: u64 = arg(&args, "--seed").unwrap_or_else(|| "1".into()).parse()?;
+    let range = arg(&args, "--doc-lines").unwrap_or_else(|| "5-40".into());
+    let (lo, hi) = range
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
+        .filter(|(a, b)| 0 < *a && a <= b)
+        .context("--doc-lines MIN-MAX, 0 < MIN <= MAX")?;
     fs::create_dir_all(&out_dir)?;
     let mut corpora = Vec::new();
     for (lang, path) in lang_files(Path::new(&lines_dir))? {
@@ -96,7 +102,7 @@ fn main() -> Result<()> {
         let mut records = vec![wet_warcinfo(&name)];
         for _ in 0..docs {
             let (lang, lines) = &corpora[rng.below(corpora.len())];
-            let k = 5 + rng.below(36);
+            let k = lo + rng.below(hi - lo + 1);
             let text: String = (0..k)
                 .map(|_| format!("{}\n", lines[rng.below(lines.len())]))
                 .collect();

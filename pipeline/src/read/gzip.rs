@@ -85,19 +85,19 @@ impl<R: Read> GzMembers<R> {
 
     /// The compressed offset of the member that starts exactly at uncompressed offset `pos`, if any.
     pub fn member_at(&self, pos: u64) -> Option<u64> {
-        self.boundaries
-            .iter()
-            .rev()
-            .find(|(u, _)| *u == pos)
-            .map(|(_, c)| *c)
+        // Boundaries are in increasing uncompressed order (an empty member shares its start with
+        // the next one: the last of them is the member whose bytes start there).
+        let i = self.boundaries.partition_point(|(u, _)| *u <= pos);
+        i.checked_sub(1)
+            .map(|i| self.boundaries[i])
+            .filter(|(u, _)| *u == pos)
+            .map(|(_, c)| c)
     }
 
     /// The first member start strictly between uncompressed offsets `lo` and `hi`, if any.
     pub fn member_between(&self, lo: u64, hi: u64) -> Option<u64> {
-        self.boundaries
-            .iter()
-            .map(|(u, _)| *u)
-            .find(|u| lo < *u && *u < hi)
+        let i = self.boundaries.partition_point(|(u, _)| *u <= lo);
+        self.boundaries.get(i).map(|(u, _)| *u).filter(|u| *u < hi)
     }
 
     /// Number of members started so far.

@@ -35,14 +35,20 @@ pub struct WarcRecord {
 }
 
 impl WarcRecord {
-    fn new(offset: u64, version: &[u8]) -> WarcRecord {
-        let mut head = String::with_capacity(512);
+    /// A record at `offset` with this version line, reusing `spare`'s buffers when given.
+    fn new(offset: u64, version: &[u8], spare: Option<WarcRecord>) -> WarcRecord {
+        let (mut head, mut fields) = match spare {
+            Some(r) => (r.head, r.fields),
+            None => (String::with_capacity(512), Vec::with_capacity(12)),
+        };
+        head.clear();
+        fields.clear();
         push_field(&mut head, version);
         WarcRecord {
             offset,
             version_end: head.len(),
             head,
-            fields: Vec::with_capacity(12),
+            fields,
             block: Vec::new(),
         }
     }
@@ -357,6 +363,8 @@ pub struct WarcParser<R> {
     input: Input<R>,
     line: Vec<u8>,
     failed: bool,
+    /// A used record whose header buffers the next record reuses ([`WarcParser::recycle`]).
+    spare: Option<WarcRecord>,
 }
 
 impl<R: BufRead + RecordStarts> WarcParser<R> {
@@ -365,11 +373,17 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
             input: Input::new(inner),
             line: Vec::new(),
             failed: false,
+            spare: None,
         }
     }
 
     pub fn input(&self) -> &Input<R> {
         &self.input
+    }
+
+    /// Hands back a record the caller is done with, so the next one reuses its header buffers.
+    pub fn recycle(&mut self, record: WarcRecord) {
+        self.spare = Some(record);
     }
 
     fn fatal(&mut self, offset: u64, e: io::Error) -> Next {
@@ -455,7 +469,7 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
                 detail: "expected a WARC version line".into(),
             };
         }
-        let mut record = WarcRecord::new(offset, trim_eol(&self.line));
+        let mut record = WarcRecord::new(offset, trim_eol(&self.line), self.spare.take());
 
         let mut lf_only = false;
         let clean = match self.clean_header(&mut record) {

@@ -40,7 +40,11 @@ impl WarcDocs {
         }
     }
 
-    fn document(&mut self, rec: WarcRecord, index: u64) -> Result<Option<Document>, ReadError> {
+    fn document(
+        &mut self,
+        rec: &mut WarcRecord,
+        index: u64,
+    ) -> Result<Option<Document>, ReadError> {
         let wanted = match self.format {
             Format::Wet => "conversion",
             _ => "response",
@@ -96,7 +100,7 @@ impl WarcDocs {
         }
         let text = match self.format {
             // The block is exactly the extracted text; the record separator is not in it.
-            Format::Wet => utf8_lossy(rec.block, &mut self.counters),
+            Format::Wet => utf8_lossy(std::mem::take(&mut rec.block), &mut self.counters),
             _ => {
                 match html::response_text(
                     &rec.block,
@@ -134,9 +138,11 @@ impl Iterator for WarcDocs {
             let index = self.record;
             match self.parser.next(&mut self.counters) {
                 Next::End => self.done = true,
-                Next::Record(rec) => {
+                Next::Record(mut rec) => {
                     self.record += 1;
-                    match self.document(rec, index) {
+                    let doc = self.document(&mut rec, index);
+                    self.parser.recycle(rec);
+                    match doc {
                         Ok(Some(doc)) => return Some(Ok(doc)),
                         Ok(None) => continue,
                         Err(e) => return Some(Err(e)),
