@@ -38,8 +38,9 @@ pub enum TokenKind {
     Symbol,
 }
 
-/// Apostrophe-like characters treated as the same apostrophe.
-pub const APOSTROPHES: [char; 3] = ['\'', '\u{2019}', '\u{02BC}'];
+/// Apostrophe-like characters treated as the same apostrophe. The last two are Greek: the tonos (U+0384)
+/// and the koronis (U+1FBD) are typed for the apostrophe of elision in much Greek web text (`γι΄αυτό`).
+pub const APOSTROPHES: [char; 5] = ['\'', '\u{2019}', '\u{02BC}', '\u{0384}', '\u{1FBD}'];
 
 fn is_apostrophe(c: char) -> bool {
     APOSTROPHES.contains(&c)
@@ -69,6 +70,7 @@ enum Rules {
     Portuguese,
     Galician,
     English,
+    Basque,
 }
 
 /// Splits text into word and symbol tokens for one language. Cheap to build and `Copy`-sized.
@@ -104,6 +106,21 @@ const PT_HYPHEN_CLITICS: &[&str] = &[
     "no", "na", "nas", "mo", "ma", "mos", "mas", "to", "ta", "tos", "tas", "lho", "lha", "lhos",
     "lhas", "ei", "ás", "á", "emos", "eis", "ão", "ia", "ias", "íamos", "íeis", "iam",
 ];
+// French pronouns after a hyphen: subject inversion and imperatives (`fais-tu`, `a-t-il`, `dis-moi`,
+// `allez-vous-en`); the `t` is the euphonic one of `a-t-il`.
+const FR_HYPHEN_CLITICS: &[&str] = &[
+    "je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles", "le", "la", "les", "lui",
+    "leur", "moi", "toi", "y", "en", "ce", "t",
+];
+// Hyphenated French words whose second part looks like a pronoun but is not one.
+const FR_HYPHEN_WHOLE: &[&str] = &["rendez-vous"];
+// Units written right after a number (`30m`, `5km`, `16GB`): number and unit are two words, as spaCy's
+// suffix rules split them.
+const UNITS: &[&str] = &[
+    "km", "m", "dm", "cm", "mm", "nm", "ha", "kg", "g", "mg", "t", "lb", "oz", "l", "ml", "cl",
+    "dl", "h", "min", "s", "ms", "mph", "kmh", "kb", "KB", "kB", "mb", "MB", "gb", "GB", "tb",
+    "TB", "Hz", "kHz", "MHz", "GHz", "W", "kW", "MW", "V", "mAh", "ºC",
+];
 // Galician enclitics (old norm and the second form of the article, `todo-los`, `cómpre-lo`).
 const GL_HYPHEN_CLITICS: &[&str] = &[
     "me", "te", "che", "se", "lle", "lles", "nos", "vos", "o", "a", "os", "as", "lo", "la", "los",
@@ -122,6 +139,7 @@ impl WordSplitter {
             "en" => Rules::English,
             "pt" => Rules::Portuguese,
             "gl" => Rules::Galician,
+            "eu" => Rules::Basque,
             _ => Rules::Generic,
         };
         WordSplitter { rules }
@@ -137,6 +155,16 @@ impl WordSplitter {
             if c.is_whitespace() {
                 continue;
             }
+            if c.is_uppercase() {
+                if let Some(end) = initials_end(text, start) {
+                    // `D.`, `E.T.`, `U.S.A.`, Greek `Κ.`: an initial keeps its full stop, as spaCy keeps it.
+                    while chars.peek().is_some_and(|&(i, _)| i < end) {
+                        chars.next();
+                    }
+                    f(&text[start..end], TokenKind::Word);
+                    continue;
+                }
+            }
             if maybe_links && c.is_ascii_alphanumeric() {
                 if let Some(end) = url_or_email_end(&bytes[start..]) {
                     // One token, as spaCy and NLTK keep them: `joan.puig@exemple.cat`, `https://a.cat/b`.
@@ -147,7 +175,19 @@ impl WordSplitter {
                     continue;
                 }
             }
-            if is_word_char(c) {
+            // Greek aphaeresis: an apostrophe that opens a word stands for its elided first vowel
+            // (`να 'ρθει` for `έρθει`, `'μαι` for `είμαι`) and belongs to it.
+            let aphaeresis = self.rules == Rules::Greek
+                && is_apostrophe(c)
+                && text[start + c.len_utf8()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphabetic)
+                && text[..start]
+                    .chars()
+                    .next_back()
+                    .is_none_or(char::is_whitespace);
+            if is_word_char(c) || aphaeresis {
                 let mut end = start + c.len_utf8();
                 let mut prev = c;
                 while let Some(&(i, next)) = chars.peek() {
@@ -156,6 +196,25 @@ impl WordSplitter {
                         end = i + next.len_utf8();
                         prev = next;
                         continue;
+                    }
+                    // Basque: a case ending written after a closing quote belongs to the quoted word
+                    // (`"Saragosse"rako`, `"Tatoeba"-k`), as it does after a hyphen.
+                    if self.rules == Rules::Basque && matches!(next, '"' | '\u{201D}' | '\u{00BB}')
+                    {
+                        let mut after = text[i + next.len_utf8()..].chars();
+                        let ending = match after.next() {
+                            Some(a) if a.is_lowercase() => true,
+                            Some(h) if is_hyphen(h) => {
+                                after.next().is_some_and(char::is_alphabetic)
+                            }
+                            _ => false,
+                        };
+                        if ending {
+                            chars.next();
+                            end = i + next.len_utf8();
+                            prev = next;
+                            continue;
+                        }
                     }
                     // A joiner stays inside the word only when a word character follows it.
                     let after = text[i + next.len_utf8()..].chars().next();
@@ -169,7 +228,8 @@ impl WordSplitter {
                                 // `3.14`; and before a lowercase letter: `window.loaded`, Basque
                                 // ordinals `VIII.ak`, `2.a`.
                                 prev.is_ascii_digit() && a.is_ascii_digit() || a.is_lowercase()
-                            } else if next == ',' {
+                            } else if next == ',' || next == ':' || next == '/' {
+                                // `1,000`; times and dates `2:30`, `12/05/2020`, fractions `1/2`.
                                 prev.is_ascii_digit() && a.is_ascii_digit()
                             } else {
                                 false
@@ -194,10 +254,17 @@ impl WordSplitter {
                         }
                     }
                 }
-                self.split_word(&text[start..end], &mut f);
-            } else if c == '.' {
+                let word = &text[start..end];
+                if let Some(p) = unit_start(word) {
+                    f(&word[..p], TokenKind::Word);
+                    f(&word[p..], TokenKind::Word);
+                    continue;
+                }
+                self.split_word(word, &mut f);
+            } else if c == '.' || c == '-' {
+                // A run of dots (`...`) or of hyphens (`--`) is one symbol.
                 let mut end = start + 1;
-                while end < bytes.len() && bytes[end] == b'.' {
+                while end < bytes.len() && bytes[end] == c as u8 {
                     chars.next();
                     end += 1;
                 }
@@ -228,7 +295,9 @@ impl WordSplitter {
 
     /// Applies the language's elision and clitic rules to one joined word.
     fn split_word<'a>(&self, word: &'a str, f: &mut impl FnMut(&'a str, TokenKind)) {
-        if self.rules == Rules::Generic || word.is_ascii() && !word.contains(['\'', '-']) {
+        if matches!(self.rules, Rules::Generic | Rules::Basque)
+            || word.is_ascii() && !word.contains(['\'', '-'])
+        {
             f(word, TokenKind::Word);
             return;
         }
@@ -240,7 +309,7 @@ impl WordSplitter {
             Rules::Italian => IT_ELISIONS,
             Rules::Occitan => OC_ELISIONS,
             Rules::Portuguese | Rules::Galician => PT_GL_ELISIONS,
-            Rules::Generic | Rules::Greek | Rules::English => &[],
+            Rules::Generic | Rules::Greek | Rules::English | Rules::Basque => &[],
         };
         if let Some((pos, apos)) = rest.char_indices().find(|&(_, c)| is_apostrophe(c)) {
             let greek = self.rules == Rules::Greek && pos > 0 && pos + apos.len_utf8() < rest.len();
@@ -256,9 +325,44 @@ impl WordSplitter {
             Rules::Portuguese => split_enclitics(rest, PT_HYPHEN_CLITICS, &[], f),
             Rules::Galician => split_enclitics(rest, GL_HYPHEN_CLITICS, &[], f),
             Rules::English => split_english_clitics(rest, f),
+            Rules::French if !eq_any_ignore_case(rest, FR_HYPHEN_WHOLE) => {
+                split_enclitics(rest, FR_HYPHEN_CLITICS, &[], f)
+            }
             _ => f(rest, TokenKind::Word),
         }
     }
+}
+
+/// The end of a run of initials starting at `start` (`D.`, `E.T.`, `U.S.A.`: single uppercase letters each
+/// followed by a full stop), when the run is not glued to a following word (`J.Puig` is left alone).
+fn initials_end(text: &str, start: usize) -> Option<usize> {
+    let mut pos = start;
+    let mut found = None;
+    while let Some(l) = text[pos..].chars().next() {
+        let dot = pos + l.len_utf8();
+        if !l.is_uppercase() || text.as_bytes().get(dot) != Some(&b'.') {
+            break;
+        }
+        pos = dot + 1;
+        found = Some(pos);
+    }
+    let end = found?;
+    if text[end..].chars().next().is_some_and(is_word_char) {
+        return None;
+    }
+    Some(end)
+}
+
+/// Where the unit starts in a number written with its unit (`30m`, `2,5kg`, `16GB`).
+fn unit_start(word: &str) -> Option<usize> {
+    let b = word.as_bytes();
+    if !b[0].is_ascii_digit() {
+        return None;
+    }
+    let p = b
+        .iter()
+        .position(|&c| !(c.is_ascii_digit() || c == b'.' || c == b','))?;
+    (b[p - 1].is_ascii_digit() && UNITS.contains(&&word[p..])).then_some(p)
 }
 
 /// If `run` starts with an e-mail address or a URL (`http://`, `https://`, `www.`), its length in bytes,
@@ -495,6 +599,86 @@ mod tests {
             .map(|t| t.1)
             .collect();
         assert_eq!(kinds, [TokenKind::Word, TokenKind::Symbol]);
+    }
+
+    #[test]
+    fn french_hyphen_pronouns() {
+        // Subject inversion and imperative pronouns are words of their own, like the Portuguese clitics.
+        assert_eq!(
+            toks("fr", "fais-tu a-t-il allez-vous-en"),
+            ["fais", "-tu", "a", "-t", "-il", "allez", "-vous", "-en"]
+        );
+        // Compounds, and `rendez-vous` (a noun), stay whole.
+        assert_eq!(
+            toks("fr", "celui-ci rendez-vous Aix-en-Provence"),
+            ["celui-ci", "rendez-vous", "Aix-en-Provence"]
+        );
+    }
+
+    #[test]
+    fn initials_numbers_and_dashes() {
+        // Initials keep their full stops; lowercase `e.g` does not (the final stop may end a sentence).
+        assert_eq!(
+            toks("en", "E.T. and J. Puig (U.S.A.) e.g. J.Puig"),
+            [
+                "E.T.", "and", "J.", "Puig", "(", "U.S.A.", ")", "e.g", ".", "J", ".", "Puig"
+            ]
+        );
+        assert_eq!(toks("el", "ο Κ. Παπάς"), ["ο", "Κ.", "Παπάς"]);
+        // Times, dates and fractions are one token; a colon after a word is not joined.
+        assert_eq!(
+            toks("ca", "a les 2:30 del 12/05/2020, 1/2 nota: 3"),
+            [
+                "a",
+                "les",
+                "2:30",
+                "del",
+                "12/05/2020",
+                ",",
+                "1/2",
+                "nota",
+                ":",
+                "3"
+            ]
+        );
+        // Number and unit are two words; `2018an` (a Basque case ending) is not a unit.
+        assert_eq!(
+            toks("eu", "30m 2,5kg 16GB 2018an"),
+            ["30", "m", "2,5", "kg", "16", "GB", "2018an"]
+        );
+        // A run of hyphens is one symbol, like a run of dots.
+        assert_eq!(
+            toks("en", "so -- he said --- no"),
+            ["so", "--", "he", "said", "---", "no"]
+        );
+    }
+
+    #[test]
+    fn greek_apostrophes_and_basque_quotes() {
+        // The tonos typed as an apostrophe elides like `'`; an apostrophe opening a word is aphaeresis.
+        assert_eq!(
+            toks("el", "γι΄αυτό να 'ρθει"),
+            ["γι΄", "αυτό", "να", "'ρθει"]
+        );
+        // Basque case endings after a closing quote stay on the word; the opening quote is a symbol.
+        assert_eq!(
+            toks(
+                "eu",
+                "\"Saragosse\"rako «Berria»ren \"Tatoeba\"-k \"hau\" eta"
+            ),
+            [
+                "\"",
+                "Saragosse\"rako",
+                "«",
+                "Berria»ren",
+                "\"",
+                "Tatoeba\"-k",
+                "\"",
+                "hau",
+                "\"",
+                "eta"
+            ]
+        );
     }
 
     #[test]
