@@ -155,9 +155,9 @@ impl WordSplitter {
             if c.is_whitespace() {
                 continue;
             }
-            if c.is_uppercase() {
+            if bytes.get(start + c.len_utf8()) == Some(&b'.') && c.is_alphabetic() {
                 if let Some(end) = initials_end(text, start) {
-                    // `D.`, `E.T.`, `U.S.A.`, Greek `Κ.`: an initial keeps its full stop, as spaCy keeps it.
+                    // `D.`, `E.T.`, `U.S.A.`, `d.C.`, Greek `Κ.`: initials keep their full stops.
                     while chars.peek().is_some_and(|&(i, _)| i < end) {
                         chars.next();
                     }
@@ -176,7 +176,8 @@ impl WordSplitter {
                 }
             }
             // Greek aphaeresis: an apostrophe that opens a word stands for its elided first vowel
-            // (`να 'ρθει` for `έρθει`, `'μαι` for `είμαι`) and belongs to it.
+            // (`να 'ρθει` for `έρθει`, `'μαι` for `είμαι`) and belongs to it. After a one-letter word it
+            // is the elision of that word typed with the space on the wrong side (`μ 'αγαπάς`).
             let aphaeresis = self.rules == Rules::Greek
                 && is_apostrophe(c)
                 && text[start + c.len_utf8()..]
@@ -186,7 +187,13 @@ impl WordSplitter {
                 && text[..start]
                     .chars()
                     .next_back()
-                    .is_none_or(char::is_whitespace);
+                    .is_none_or(char::is_whitespace)
+                && {
+                    let mut before = text[..start].trim_end().chars().rev();
+                    let one_letter = before.next().is_some_and(char::is_alphabetic)
+                        && !before.next().is_some_and(char::is_alphabetic);
+                    !one_letter
+                };
             if is_word_char(c) || aphaeresis {
                 let mut end = start + c.len_utf8();
                 let mut prev = c;
@@ -333,20 +340,27 @@ impl WordSplitter {
     }
 }
 
-/// The end of a run of initials starting at `start` (`D.`, `E.T.`, `U.S.A.`: single uppercase letters each
-/// followed by a full stop), when the run is not glued to a following word (`J.Puig` is left alone).
+/// The end of a run of initials starting at `start`: single letters each followed by a full stop, one
+/// uppercase (`D.`, `Κ.`) or two and more (`E.T.`, `U.S.A.`, `d.C.`, `e.g.`), when the run is not glued
+/// to a following word (`J.Puig`, `s.XII` are left alone).
 fn initials_end(text: &str, start: usize) -> Option<usize> {
     let mut pos = start;
-    let mut found = None;
+    let (mut n, mut first_upper) = (0, false);
     while let Some(l) = text[pos..].chars().next() {
         let dot = pos + l.len_utf8();
-        if !l.is_uppercase() || text.as_bytes().get(dot) != Some(&b'.') {
+        if !l.is_alphabetic() || text.as_bytes().get(dot) != Some(&b'.') {
             break;
         }
+        if n == 0 {
+            first_upper = l.is_uppercase();
+        }
+        n += 1;
         pos = dot + 1;
-        found = Some(pos);
     }
-    let end = found?;
+    if n == 0 || n == 1 && !first_upper {
+        return None;
+    }
+    let end = pos;
     if text[end..].chars().next().is_some_and(is_word_char) {
         return None;
     }
@@ -617,12 +631,16 @@ mod tests {
 
     #[test]
     fn initials_numbers_and_dashes() {
-        // Initials keep their full stops; lowercase `e.g` does not (the final stop may end a sentence).
+        // Initials keep their full stops; a lone lowercase letter does not (`s.` may end a sentence).
         assert_eq!(
             toks("en", "E.T. and J. Puig (U.S.A.) e.g. J.Puig"),
             [
-                "E.T.", "and", "J.", "Puig", "(", "U.S.A.", ")", "e.g", ".", "J", ".", "Puig"
+                "E.T.", "and", "J.", "Puig", "(", "U.S.A.", ")", "e.g.", "J", ".", "Puig"
             ]
+        );
+        assert_eq!(
+            toks("ca", "el s. XII d.C. i s.XII"),
+            ["el", "s", ".", "XII", "d.C.", "i", "s", ".", "XII"]
         );
         assert_eq!(toks("el", "ο Κ. Παπάς"), ["ο", "Κ.", "Παπάς"]);
         // Times, dates and fractions are one token; a colon after a word is not joined.
@@ -657,8 +675,8 @@ mod tests {
     fn greek_apostrophes_and_basque_quotes() {
         // The tonos typed as an apostrophe elides like `'`; an apostrophe opening a word is aphaeresis.
         assert_eq!(
-            toks("el", "γι΄αυτό να 'ρθει"),
-            ["γι΄", "αυτό", "να", "'ρθει"]
+            toks("el", "γι΄αυτό να 'ρθει μ 'αγαπάς"),
+            ["γι΄", "αυτό", "να", "'ρθει", "μ", "'", "αγαπάς"]
         );
         // Basque case endings after a closing quote stay on the word; the opening quote is a symbol.
         assert_eq!(
