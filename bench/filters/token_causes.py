@@ -31,23 +31,24 @@ warnings.filterwarnings("ignore")
 # Cause -> (intended?, short explanation). Intended ones are listed in PARITY.md with their reasons.
 CAUSES = {
     "ca_contraction": (True, "Catalan contraction kept whole (`del`, `pels`); spaCy: `d` + `el`"),
-    "elision": (True, "elided article/pronoun split (`l'` + `ostal`); spaCy's multi-language model (oc) keeps it"),
+    "elision": (True, "elided article/pronoun split (`l'` + `ostal`), only listed prefixes (`rock’n’roll` whole); spaCy's multi-language model (oc) keeps `l'ostal`, its Catalan one splits `rock’ n’ roll`"),
     "hyphen_clitic": (True, "clitic after a hyphen split (`dizê` + `-lo`, `fais` + `-tu`); spaCy keeps or splits the hyphen alone"),
     "ca_apos_enclitic": (True, "Catalan enclitic after an apostrophe (`Descompondre` + `'s`); spaCy: `Descompondre'` + `s`"),
     "hyphen_compound": (True, "hyphenated word kept whole (compounds, Basque case endings `EAJ-k`, ranges `1999-2000`, Russian `-ка`); spaCy eu/en/fr/ru split at the hyphen"),
     "citation": (True, "citation mark split (`word` `[` `1` `]`); spaCy keeps `word[1`"),
     "greek_punct": (True, "spaCy's Greek tokenizer leaves final punctuation on the word (`τώρα;`, `16.`, `99%.`)"),
     "number_period": (True, "a number before a full stop (`2024.` at a sentence end); spaCy de/el keep it as an ordinal"),
-    "abbreviation_list": (True, "language-specific abbreviations (`s.` for segle, `Sr.`): spaCy's per-language exception lists"),
+    "abbreviation_list": (True, "abbreviations: tria keeps initials and a few titles (`E.T.`, `Sr.`) whole in every language and has no other lists; spaCy keeps those of its per-language exception lists (`s.` for segle, `etc.`), not always the same"),
     "possessive_s": (True, "English possessive `'s` split only in English text; spaCy eu splits it everywhere"),
     "boundary_hyphen": (True, "hyphen at a word's edge (`nabarmenkien-`, `-ra`) is a separate symbol; spaCy eu keeps it on the word"),
-    "attached_punct": (True, "punctuation next to a bracket or quote split (`da)[1`, `):`, `\"Big Fish\".Esan`); spaCy keeps it on the word"),
-    "mojibake": (True, "mis-decoded characters (`â€`, U+0092)"),
+    "attached_punct": (True, "punctuation split from a word (`da)[1`, `):`, `\"Big Fish\".Esan`, `Illa—.`, `33,7%`, CJK `，`); spaCy keeps it on the word"),
+    "dotted_numeral": (True, "medieval dotted numerals (`.XII.`): the dots are punctuation; spaCy keeps the leading one"),
+    "mojibake": (True, "mis-decoded or mistyped characters (`â€`, `Ã£`, U+0092, `¡` for `ñ`, `‘‘`, a backtick)"),
     "basque_quote_ending": (False, "Basque case ending after a closing quote (`\"Saragosse\"rako`)"),
     "abbreviation": (False, "dotted initials and abbreviations (`E.T.`, `D.`)"),
     "number_separator": (False, "numbers joined by `:` or `/` (`2:30`, `12/05/2020`)"),
     "dash_run": (False, "runs of dashes (`--`)"),
-    "greek_apostrophe": (False, "Greek apostrophe variants (`γι΄αυτό`) and aphaeresis (`'ρθει`)"),
+    "greek_apostrophe": (True, "Greek elision split like Catalan `l'` (`απ΄` + `το`), aphaeresis and the accent of a capital kept on the word (`'ρθει`, `'Εχω`); spaCy's Greek rules do either only for listed words"),
     "unit": (False, "number and unit (`30m`)"),
     "url_email": (False, "URL or e-mail address"),
     "other": (False, "not classified"),
@@ -55,7 +56,7 @@ CAUSES = {
 
 INTENDED = {c for c, (yes, _) in CAUSES.items() if yes}
 WORD = re.compile(r"\w", re.UNICODE)
-APOS = "'\u2019\u02bc\u0384\u1fbd\u0092"
+APOS = "'\u2019\u02bc\u00b4\u0384\u1fbd\u0092"
 CA_CONTRACTIONS = {"del", "dels", "al", "als", "pel", "pels", "cal", "cals"}
 UNITS = {"m", "cm", "mm", "km", "g", "kg", "mg", "l", "ml", "h", "min", "s", "gb", "mb", "kb", "tb", "ha"}
 
@@ -65,9 +66,9 @@ def classify(t, s, lang):
     a, b = "".join(t), "".join(s)
     if any("@" in x or "://" in x or x.startswith("www.") for x in t + s):
         return "url_email"
-    if re.search("[\u0080-\u009f]|â€", a):
+    if re.search("[\u0080-\u009f]|â€|Ã|\\w¡\\w|‘‘|`", a):
         return "mojibake"
-    if lang == "ca" and any(x.lower() in CA_CONTRACTIONS for x in t) and len(s) > len(t):
+    if lang == "ca" and any(x.lower() in CA_CONTRACTIONS and x not in s for x in t):
         return "ca_contraction"
     if re.search(r"\w\[\d", b) and "[" in t:
         return "citation"
@@ -80,30 +81,36 @@ def classify(t, s, lang):
         return "basque_quote_ending"
     if any(re.fullmatch(r"[A-ZÀ-ÞΑ-ΩА-Я]\.", x) or re.fullmatch(r"(?:[^\W\d_]\.){2,}", x) for x in s):
         return "abbreviation"
-    if any(re.fullmatch(r"[^\W\d_]{1,4}\.", x) for x in s) and len(t) > len(s):
+    if any("." in x and re.fullmatch(r"\.?(?:[IVXLCDM]+\.)*[IVXLCDM]+[a-z]*\.?", x) for x in s) or (lang == "oc" and a.startswith(".") != b.startswith(".")):
+        return "dotted_numeral"
+    if any(re.fullmatch(r"[^\W\d_]{1,4}\.", x) for x in s) and len(t) > len(s) or any(
+        re.fullmatch(r"[^\W\d_]{1,4}\.", x) for x in t
+    ) and len(s) > len(t):
         return "abbreviation_list"
     if re.search(r"\d[:/]\d", a):
         return "number_separator"
     if any(re.fullmatch(r"\d+\.", x) for x in s):
         return "number_period"
-    if "--" in a:
+    if any("--" in x for x in t + s) and not any(len(x) > 2 and x[0] == "-" or x[-1] == "-" and WORD.search(x) for x in s):
         return "dash_run"
     if any(re.fullmatch(r"\d+", x) for x in s) and any(x.lower() in UNITS for x in s) and len(s) > len(t):
         return "unit"
     if any(x[0] in "-\u2010" and len(x) > 1 and WORD.search(x) for x in t) and lang in ("pt", "gl", "ca", "fr"):
         return "hyphen_clitic"
-    if lang == "ca" and any(x[0] in APOS and len(x) > 1 for x in t):
+    if lang == "ca" and any(x[0] in APOS and len(x) > 1 for x in t + s):
         return "ca_apos_enclitic"
-    if any(len(x) > 1 and x[-1] in APOS for x in t) and len(t) > len(s):
+    if any(len(x) > 1 and x[-1] in APOS for x in t) and len(t) > len(s) or any(
+        re.search(r"\w['’]\w", x) for x in t
+    ) and len(s) > len(t):
         return "elision"
-    if re.search(r"\w'[sS]$", a) and lang != "en":
+    if re.search(r"\w['’´][sS]$", a) and lang != "en":
         return "possessive_s"
     if any(re.search(r"\w[-\u2010]\w", x) for x in t):
         return "hyphen_compound"
     if any(len(x) > 1 and (x[0] == "-" or x[-1] == "-") and WORD.search(x) for x in s):
         return "boundary_hyphen"
     if any(len(x) > 1 and not WORD.search(x) for x in s) or any(
-        WORD.search(x) and re.search(r"[)\]\(\[:;\"”»“«]", x) for x in s
+        WORD.search(x) and re.search(r"[)\]\(\[:;\"”»“«—–―%$€°_/’，：]", x) for x in s
     ):
         return "attached_punct"
     return "other"

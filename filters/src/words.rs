@@ -38,9 +38,12 @@ pub enum TokenKind {
     Symbol,
 }
 
-/// Apostrophe-like characters treated as the same apostrophe. The last two are Greek: the tonos (U+0384)
+/// Apostrophe-like characters treated as the same apostrophe. The acute accent (U+00B4) is typed for it
+/// on Spanish and Catalan keyboards (`l´home`, `d´Amerique`); the last two are Greek: the tonos (U+0384)
 /// and the koronis (U+1FBD) are typed for the apostrophe of elision in much Greek web text (`γι΄αυτό`).
-pub const APOSTROPHES: [char; 5] = ['\'', '\u{2019}', '\u{02BC}', '\u{0384}', '\u{1FBD}'];
+pub const APOSTROPHES: [char; 6] = [
+    '\'', '\u{2019}', '\u{02BC}', '\u{00B4}', '\u{0384}', '\u{1FBD}',
+];
 
 fn is_apostrophe(c: char) -> bool {
     APOSTROPHES.contains(&c)
@@ -88,7 +91,9 @@ const FR_ELISIONS: &[&str] = &[
 const IT_ELISIONS: &[&str] = &[
     "l", "un", "d", "c", "s", "m", "t", "v", "n", "dell", "dall", "nell", "sull", "all", "coll",
     "degl", "dagl", "negl", "sugl", "agl", "quest", "quell", "bell", "sant", "buon", "tutt", "dov",
-    "com", "cos", "ch", "anch", "mezz", "senz", "nessun", "ciascun", "qualcun", "alcun",
+    "com", "cos", "ch", "anch", "mezz", "senz", "nessun", "ciascun", "qualcun", "alcun", "quant",
+    "tant", "grand", "vent", "trent", "quarant", "cinquant", "sessant", "settant", "ottant",
+    "novant", "neanch", "nient", "gliel", "quand",
 ];
 const OC_ELISIONS: &[&str] = &["l", "d", "s", "m", "t", "n", "qu", "j"];
 // Portuguese and Galician only elide the preposition `de` in set phrases (`d'água`, `d'Ourense`).
@@ -115,11 +120,24 @@ const FR_HYPHEN_CLITICS: &[&str] = &[
 // Hyphenated French words whose second part looks like a pronoun but is not one.
 const FR_HYPHEN_WHOLE: &[&str] = &["rendez-vous"];
 // Units written right after a number (`30m`, `5km`, `16GB`): number and unit are two words, as spaCy's
-// suffix rules split them.
+// suffix rules split them. The list follows spaCy's (lengths, areas, masses, speeds, data sizes): times
+// such as French `9h` stay whole.
 const UNITS: &[&str] = &[
-    "km", "m", "dm", "cm", "mm", "nm", "ha", "kg", "g", "mg", "t", "lb", "oz", "l", "ml", "cl",
-    "dl", "h", "min", "s", "ms", "mph", "kmh", "kb", "KB", "kB", "mb", "MB", "gb", "GB", "tb",
-    "TB", "Hz", "kHz", "MHz", "GHz", "W", "kW", "MW", "V", "mAh", "ºC",
+    "km", "m", "dm", "cm", "mm", "nm", "ha", "kg", "g", "mg", "t", "lb", "oz", "yd", "ft", "mph",
+    "kmh", "kb", "KB", "kB", "mb", "MB", "gb", "GB", "tb", "TB", "км", "м", "см", "мм", "кг", "г",
+];
+// Titles written before a name, whose full stop never ends a sentence (en, es, ca, gl, pt, fr, it).
+const TITLES: &[&str] = &[
+    "Mr", "Mrs", "Ms", "Dr", "Dra", "Sr", "Sra", "Srta", "Sres", "Mme", "Mlle", "Prof", "Jr",
+];
+// English words the Penn Treebank writes as two tokens, with the length of the first.
+const EN_FIXED_SPLITS: &[(&str, usize)] = &[
+    ("cannot", 3),
+    ("gonna", 3),
+    ("gotta", 3),
+    ("wanna", 3),
+    ("gimme", 3),
+    ("lemme", 3),
 ];
 // Galician enclitics (old norm and the second form of the article, `todo-los`, `cómpre-lo`).
 const GL_HYPHEN_CLITICS: &[&str] = &[
@@ -155,7 +173,12 @@ impl WordSplitter {
             if c.is_whitespace() {
                 continue;
             }
-            if bytes.get(start + c.len_utf8()) == Some(&b'.') && c.is_alphabetic() {
+            let after = start + c.len_utf8();
+            let dotted = bytes.get(after) == Some(&b'.')
+                || c.is_ascii_uppercase()
+                    && bytes.get(after) == Some(&(c as u8))
+                    && bytes.get(after + 1) == Some(&b'.');
+            if dotted && c.is_alphabetic() {
                 if let Some(end) = initials_end(text, start) {
                     // `D.`, `E.T.`, `U.S.A.`, `d.C.`, Greek `Κ.`: initials keep their full stops.
                     while chars.peek().is_some_and(|&(i, _)| i < end) {
@@ -165,8 +188,8 @@ impl WordSplitter {
                     continue;
                 }
             }
-            if maybe_links && c.is_ascii_alphanumeric() {
-                if let Some(end) = url_or_email_end(&bytes[start..]) {
+            if maybe_links && c.is_alphanumeric() {
+                if let Some(end) = url_or_email_end(&text[start..]) {
                     // One token, as spaCy and NLTK keep them: `joan.puig@exemple.cat`, `https://a.cat/b`.
                     while chars.peek().is_some_and(|&(i, _)| i < start + end) {
                         chars.next();
@@ -227,7 +250,10 @@ impl WordSplitter {
                     let after = text[i + next.len_utf8()..].chars().next();
                     let joins = match after {
                         Some(a) if is_word_char(a) => {
-                            if is_apostrophe(next) || next == '\u{00B7}' {
+                            if is_apostrophe(next) {
+                                // `l'home`, and elision before a number (`d'1,5`, `dell'800`).
+                                prev.is_alphabetic() && (a.is_alphabetic() || a.is_ascii_digit())
+                            } else if next == '\u{00B7}' {
                                 prev.is_alphabetic() && a.is_alphabetic()
                             } else if is_hyphen(next) {
                                 true
@@ -235,8 +261,9 @@ impl WordSplitter {
                                 // `3.14`; and before a lowercase letter: `window.loaded`, Basque
                                 // ordinals `VIII.ak`, `2.a`.
                                 prev.is_ascii_digit() && a.is_ascii_digit() || a.is_lowercase()
-                            } else if next == ',' || next == ':' || next == '/' {
-                                // `1,000`; times and dates `2:30`, `12/05/2020`, fractions `1/2`.
+                            } else if matches!(next, ',' | ':' | '/' | '\u{2013}') {
+                                // `1,000`; times and dates `2:30`, `12/05/2020`, fractions `1/2`,
+                                // ranges `1979–1983` (as `1979-1983` with a hyphen).
                                 prev.is_ascii_digit() && a.is_ascii_digit()
                             } else {
                                 false
@@ -260,6 +287,14 @@ impl WordSplitter {
                             end = i + next.len_utf8();
                         }
                     }
+                }
+                // A title keeps its full stop (`Sr.`, `Dr.`, `Mrs.`), as spaCy's exception lists keep it.
+                if end - start <= 4
+                    && bytes.get(end) == Some(&b'.')
+                    && TITLES.contains(&&text[start..end])
+                {
+                    chars.next();
+                    end += 1;
                 }
                 let word = &text[start..end];
                 if let Some(p) = unit_start(word) {
@@ -302,6 +337,17 @@ impl WordSplitter {
 
     /// Applies the language's elision and clitic rules to one joined word.
     fn split_word<'a>(&self, word: &'a str, f: &mut impl FnMut(&'a str, TokenKind)) {
+        if self.rules == Rules::English && (5..=6).contains(&word.len()) {
+            // The Penn Treebank's (NLTK's and spaCy's) fixed splits: `cannot` → `can` + `not`.
+            if let Some(&(_, cut)) = EN_FIXED_SPLITS
+                .iter()
+                .find(|(w, _)| word.eq_ignore_ascii_case(w))
+            {
+                f(&word[..cut], TokenKind::Word);
+                f(&word[cut..], TokenKind::Word);
+                return;
+            }
+        }
         if matches!(self.rules, Rules::Generic | Rules::Basque)
             || word.is_ascii() && !word.contains(['\'', '-'])
         {
@@ -341,23 +387,41 @@ impl WordSplitter {
 }
 
 /// The end of a run of initials starting at `start`: single letters each followed by a full stop, one
-/// uppercase (`D.`, `Κ.`) or two and more (`E.T.`, `U.S.A.`, `d.C.`, `e.g.`), when the run is not glued
-/// to a following word (`J.Puig`, `s.XII` are left alone).
+/// uppercase (`D.`, `Κ.`) or two and more (`E.T.`, `U.S.A.`, `d.C.`, `e.g.`, and Spanish plurals of
+/// two capitals `EE.UU.`), the last stop optional after two (`O.V.N.I`), when the run is not glued to a
+/// following word (`J.Puig`, `s.XII` are left alone).
 fn initials_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
     let mut pos = start;
-    let (mut n, mut first_upper) = (0, false);
-    while let Some(l) = text[pos..].chars().next() {
-        let dot = pos + l.len_utf8();
-        if !l.is_alphabetic() || text.as_bytes().get(dot) != Some(&b'.') {
+    let (mut n, mut upper, mut doubled) = (0, true, false);
+    loop {
+        let mut it = text[pos..].chars();
+        let Some(l) = it.next().filter(|l| l.is_alphabetic()) else {
+            break;
+        };
+        let mut dot = pos + l.len_utf8();
+        // A doubled capital (`EE.`, `UU.`): only in runs of capitals.
+        let second = it.next().filter(|&m| m == l && l.is_uppercase());
+        if let Some(m) = second {
+            dot += m.len_utf8();
+        }
+        if bytes.get(dot) != Some(&b'.') {
+            // `O.V.N.I`: a last letter without its stop, after two dotted ones.
+            let next_is_word = text[pos + l.len_utf8()..]
+                .chars()
+                .next()
+                .is_some_and(is_word_char);
+            if n >= 2 && upper && l.is_uppercase() && second.is_none() && !next_is_word {
+                pos += l.len_utf8();
+            }
             break;
         }
-        if n == 0 {
-            first_upper = l.is_uppercase();
-        }
+        upper &= l.is_uppercase();
+        doubled |= second.is_some();
         n += 1;
         pos = dot + 1;
     }
-    if n == 0 || n == 1 && !first_upper {
+    if n == 0 || n == 1 && (!upper || doubled) {
         return None;
     }
     let end = pos;
@@ -381,13 +445,13 @@ fn unit_start(word: &str) -> Option<usize> {
 
 /// If `run` starts with an e-mail address or a URL (`http://`, `https://`, `www.`), its length in bytes,
 /// without trailing punctuation.
-fn url_or_email_end(run: &[u8]) -> Option<usize> {
-    // The whitespace-free ASCII run starting here.
+fn url_or_email_end(run: &str) -> Option<usize> {
+    // The whitespace-free run starting here (letters beyond ASCII included: `cerverí@catradio.com`,
+    // `https://ca.wikipedia.org/wiki/Pàgina`).
     let len = run
-        .iter()
-        .position(|b| !b.is_ascii_graphic())
+        .find(|c: char| c.is_whitespace() || c.is_control())
         .unwrap_or(run.len());
-    let tok = &run[..len];
+    let tok = &run.as_bytes()[..len];
     let is_url =
         tok.starts_with(b"http://") || tok.starts_with(b"https://") || tok.starts_with(b"www.");
     let is_email = !is_url && {
@@ -398,7 +462,7 @@ fn url_or_email_end(run: &[u8]) -> Option<usize> {
                     && domain.first().is_some_and(u8::is_ascii_alphanumeric)
                     && tok[..at]
                         .iter()
-                        .all(|&b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+                        .all(|&b| b.is_ascii_alphanumeric() || b >= 0x80 || b"._%+-".contains(&b))
             }
             _ => false,
         }
@@ -407,8 +471,11 @@ fn url_or_email_end(run: &[u8]) -> Option<usize> {
         return None;
     }
     let mut end = len;
-    while end > 0 && b".,;:!?)]}\"'>".contains(&tok[end - 1]) {
-        end -= 1;
+    while let Some(last) = run[..end].chars().next_back() {
+        if !".,;:!?)]}\"'>\u{00BB}\u{201D}\u{2019}\u{2026}".contains(last) {
+            break;
+        }
+        end -= last.len_utf8();
     }
     if is_email {
         // The domain ends at the first character a domain cannot hold.
@@ -639,6 +706,12 @@ mod tests {
             ]
         );
         assert_eq!(
+            toks("es", "los EE.UU. y un O.V.N.I en EE. NN."),
+            [
+                "los", "EE.UU.", "y", "un", "O.V.N.I", "en", "EE", ".", "NN", "."
+            ]
+        );
+        assert_eq!(
             toks("ca", "el s. XII d.C. i s.XII"),
             ["el", "s", ".", "XII", "d.C.", "i", "s", ".", "XII"]
         );
@@ -663,6 +736,37 @@ mod tests {
         assert_eq!(
             toks("eu", "30m 2,5kg 16GB 2018an"),
             ["30", "m", "2,5", "kg", "16", "GB", "2018an"]
+        );
+        // A range with an en dash is one token, as with a hyphen; titles keep their full stop.
+        assert_eq!(
+            toks("es", "(1979–1983) la Sra. Puig, el Dr. Vidal."),
+            [
+                "(",
+                "1979–1983",
+                ")",
+                "la",
+                "Sra.",
+                "Puig",
+                ",",
+                "el",
+                "Dr.",
+                "Vidal",
+                "."
+            ]
+        );
+        // English fixed splits of the Penn Treebank; Italian elided numbers.
+        assert_eq!(
+            toks("en", "I cannot, gonna"),
+            ["I", "can", "not", ",", "gon", "na"]
+        );
+        assert_eq!(
+            toks("it", "trent'anni neanch'io dell'800"),
+            ["trent'", "anni", "neanch'", "io", "dell'", "800"]
+        );
+        // The acute accent typed for an apostrophe; an e-mail address with a non-ASCII local part.
+        assert_eq!(
+            toks("ca", "l´home cerverí@catradio.com."),
+            ["l´", "home", "cerverí@catradio.com", "."]
         );
         // A run of hyphens is one symbol, like a run of dots.
         assert_eq!(
