@@ -16,6 +16,7 @@ decision differs even with tria's tokens throughout is "filter logic" (see PARIT
 usage: token_causes.py DOCS.jsonl TRIA_EXAMPLES_DIR OUT_DIR [MODE]
   reads OUT_DIR/disagreements-MODE.jsonl (MODE: spacy by default) written by parity.py;
   writes OUT_DIR/causes-MODE.md (tables) and OUT_DIR/causes-MODE.jsonl (each document and its hunks).
+  MODE = all: no attribution; counts the token differences of every document by cause (OUT_DIR/causes-all.md).
 """
 import collections
 import difflib
@@ -99,12 +100,12 @@ def classify(t, s, lang):
         return "hyphen_clitic"
     if lang == "ca" and any(x[0] in APOS and len(x) > 1 for x in t + s):
         return "ca_apos_enclitic"
+    if re.search(r"\w['’´][sS]$", a) and lang != "en":
+        return "possessive_s"
     if any(len(x) > 1 and x[-1] in APOS for x in t) and len(t) > len(s) or any(
         re.search(r"\w['’]\w", x) for x in t
     ) and len(s) > len(t):
         return "elision"
-    if re.search(r"\w['’´][sS]$", a) and lang != "en":
-        return "possessive_s"
     if any(re.search(r"\w[-\u2010]\w", x) for x in t):
         return "hyphen_compound"
     if any(len(x) > 1 and (x[0] == "-" or x[-1] == "-") and WORD.search(x) for x in s):
@@ -143,6 +144,31 @@ def tria_tokens(docs_path, examples_dir):
     return {row["id"]: row["tokens"] for row in map(json.loads, res.stdout.decode().splitlines())}
 
 
+def census(docs, tria, parity, out_dir):
+    counts, langs, examples, spacy_tok = collections.Counter(), collections.defaultdict(collections.Counter), collections.defaultdict(collections.Counter), {}
+    n_tokens = 0
+    for i, doc in docs.items():
+        lang = doc.get("lang") or "en"
+        if lang not in spacy_tok:
+            spacy_tok[lang] = parity.tokenizer_for(lang)
+        s, t = spacy_tok[lang].word_tokenize(doc["text"]), tria[i]
+        n_tokens += len(t)
+        for a1, a2, b1, b2, cause in hunks(t, s, lang):
+            counts[cause] += 1
+            langs[cause][lang] += 1
+            examples[cause][(" ".join(t[a1:a2]), " ".join(s[b1:b2]))] += 1
+    lines = [f"Token differences over all {len(docs)} documents ({n_tokens} tria tokens), by cause:\n",
+             "| cause | intended | hunks | languages | most frequent (tria → spaCy) |", "|---|---|---:|---|---|"]
+    for cause, n in counts.most_common():
+        (ta, sa), _ = examples[cause].most_common(1)[0]
+        ex = f"`{ta[:40]}` → `{sa[:40]}`".replace("|", "\\|")
+        top = ", ".join(f"{l} {k}" for l, k in langs[cause].most_common(4))
+        lines.append(f"| {cause} | {'yes' if CAUSES[cause][0] else 'no'} | {n} | {top} | {ex} |")
+    with open(os.path.join(out_dir, "causes-all.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import parity
@@ -152,6 +178,9 @@ def main():
     mode = sys.argv[4] if len(sys.argv) > 4 else "spacy"
     docs = {d["id"]: d for d in map(json.loads, open(docs_path, encoding="utf-8")) if d}
     tria = tria_tokens(docs_path, examples_dir)
+    if mode == "all":
+        census(docs, tria, parity, out_dir)
+        return
     ids = sorted({json.loads(l)["id"] for l in open(os.path.join(out_dir, f"disagreements-{mode}.jsonl"))}, key=lambda i: int(i.split("-")[-1]) if i.split("-")[-1].isdigit() else 0)
     # tria's own decisions, to know which side each document must move to.
     with open(docs_path, "rb") as f:

@@ -389,7 +389,7 @@ impl WordSplitter {
 /// The end of a run of initials starting at `start`: single letters each followed by a full stop, one
 /// uppercase (`D.`, `Κ.`) or two and more (`E.T.`, `U.S.A.`, `d.C.`, `e.g.`, and Spanish plurals of
 /// two capitals `EE.UU.`), the last stop optional after two (`O.V.N.I`), when the run is not glued to a
-/// following word (`J.Puig`, `s.XII` are left alone).
+/// following word (`s.XII`, `A.b` are left alone; `J.Puig` gives `J.` + `Puig`).
 fn initials_end(text: &str, start: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut pos = start;
@@ -425,10 +425,12 @@ fn initials_end(text: &str, start: usize) -> Option<usize> {
         return None;
     }
     let end = pos;
-    if text[end..].chars().next().is_some_and(is_word_char) {
-        return None;
+    match text[end..].chars().next() {
+        // An initial glued to a capitalised surname is still an initial (`Д.Досжан`, `J.Puig`).
+        Some(w) if w.is_uppercase() && n == 1 && upper && !doubled => Some(end),
+        Some(w) if is_word_char(w) => None,
+        _ => Some(end),
     }
-    Some(end)
 }
 
 /// Where the unit starts in a number written with its unit (`30m`, `2,5kg`, `16GB`).
@@ -702,7 +704,7 @@ mod tests {
         assert_eq!(
             toks("en", "E.T. and J. Puig (U.S.A.) e.g. J.Puig"),
             [
-                "E.T.", "and", "J.", "Puig", "(", "U.S.A.", ")", "e.g.", "J", ".", "Puig"
+                "E.T.", "and", "J.", "Puig", "(", "U.S.A.", ")", "e.g.", "J.", "Puig"
             ]
         );
         assert_eq!(
