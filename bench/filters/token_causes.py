@@ -84,7 +84,7 @@ def classify(t, s, lang):
         return "abbreviation"
     if any("." in x and re.fullmatch(r"\.?(?:[IVXLCDM]+\.)*[IVXLCDM]+[a-z]*\.?", x) for x in s) or (lang == "oc" and a.startswith(".") != b.startswith(".")):
         return "dotted_numeral"
-    if any(re.fullmatch(r"[^\W\d_]{1,4}\.", x) for x in s) and len(t) > len(s) or any(
+    if any(re.fullmatch(r"[^\W\d_]{1,4}\.|[^\W\d_]\.\w+", x) for x in s) and len(t) > len(s) or any(
         re.fullmatch(r"[^\W\d_]{1,4}\.", x) for x in t
     ) and len(s) > len(t):
         return "abbreviation_list"

@@ -5,29 +5,39 @@
 //! token. Two kinds of token come out:
 //!
 //! * [`TokenKind::Word`]: a run of letters, digits and combining marks, with word-internal joiners kept
-//!   inside (`well-known`, `l·l` in Catalan `col·lecció`, `3.14`, `1,000`, Ukrainian `м'ясо`);
+//!   inside (`well-known`, `l·l` in Catalan `col·lecció`, `3.14`, `1,000`, Ukrainian `м'ясо`)
+//!   and numbers with their separators (`2:30`, `12/05/2020`, `1979–1983`);
 //! * [`TokenKind::Symbol`]: any other visible character on its own (`,` `#` `€`), except that a run of
-//!   dots (`...`) is one token. Gopher-style statistics count these as "words" the way NLTK's tokenizer
-//!   does, so word ratios stay comparable with datatrove's.
+//!   dots (`...`) or of hyphens (`--`) is one token. Gopher-style statistics count these as "words" the
+//!   way NLTK's tokenizer does, so word ratios stay comparable with datatrove's.
+//!
+//! Everywhere: initials keep their full stops (`D.`, `E.T.`, `EE.UU.`, `d.C.`), as do a few titles
+//! (`Sr.`, `Dr.`); a number and its unit are two words (`30` + `m`); e-mail addresses and URLs are one
+//! token. `bench/filters/PARITY.md` lists every way these tokens differ from spaCy's, and why.
 //!
 //! Language rules, applied inside a word:
 //!
 //! * **elision** (ca, fr, it, oc, and `d'` in pt/gl): `l'home` → `l'` + `home`; `qu'il` → `qu'` + `il`;
-//!   `dell'anno` → `dell'` + `anno`. Only listed prefixes split: `O'Brien`, `rock'n'roll` stay whole.
+//!   `dell'anno` → `dell'` + `anno`, `trent'anni` → `trent'` + `anni`. Only listed prefixes split:
+//!   `O'Brien`, `rock'n'roll` stay whole.
+//! * **French pronouns after a hyphen**: `fais-tu` → `fais` + `-tu`; `a-t-il` → `a` + `-t` + `-il`.
 //! * **enclitics** (ca): `porta'l` → `porta` + `'l`; `anar-se'n` → `anar` + `-se` + `'n`;
 //!   `donar-li` → `donar` + `-li`.
 //! * **hyphenated clitics** (pt, gl): `disse-me` → `disse` + `-me`; mesoclisis `dá-lo-ei` → `dá` + `-lo` + `-ei`;
 //!   Galician `cómpre-lo` → `cómpre` + `-lo`.
-//! * **English clitics** (Penn Treebank, as NLTK and spaCy): `don't` → `do` + `n't`, `I'm` → `I` + `'m`.
+//! * **English clitics** (Penn Treebank, as NLTK and spaCy): `don't` → `do` + `n't`, `I'm` → `I` + `'m`,
+//!   `cannot` → `can` + `not`.
 //! * **Greek** word-final elision keeps its apostrophe (`σ'`, `παρ'όλο` → `παρ'` + `όλο`), as does
-//!   Italian `po'`.
+//!   Italian `po'`; an apostrophe opening a word (aphaeresis, `να 'ρθει`) belongs to it.
 //! * **Basque**: case endings after a hyphen belong to the word (`EAJ-k`, `2018-an`, `COVID-19ak`), so
-//!   hyphens never split; this is the generic rule, stated here because it is deliberate.
-//! * **apostrophe variants**: `'` (U+0027), `’` (U+2019) and `ʼ` (U+02BC) are all treated as apostrophes;
+//!   hyphens never split (the generic rule, stated here because it is deliberate); so do endings after a
+//!   closing quote (`"Saragosse"rako`).
+//! * **apostrophe variants**: `'` (U+0027), `’` (U+2019), `ʼ` (U+02BC), the acute accent `´` and the
+//!   Greek tonos `΄` and koronis `᾽` are all treated as apostrophes;
 //!   [`normalize_apostrophes`] maps them to `'` for look-ups.
 //!
-//! Cyrillic and Greek need no special splitting: their letters are alphabetic and an apostrophe between
-//! two letters stays inside the word (Ukrainian `пам'ять`, `сімʼя`).
+//! Cyrillic needs no special splitting: its letters are alphabetic and an apostrophe between two letters
+//! stays inside the word (Ukrainian `пам'ять`, `сімʼя`).
 
 /// What a token is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
