@@ -10,9 +10,12 @@ the same numbers). Gopher's stop words are tria's built-in list of the document'
 
 With MODE = tria-words, datatrove's filters get tria's word tokens (through a WordTokenizer subclass;
 sentences still come from datatrove's default tokenizer), so the comparison is about the filters alone;
-with MODE = spacy (default) each side uses its own tokenizer.
+with MODE = spacy (default) each side uses its own tokenizer; with MODE = spacy-intended datatrove gets
+spaCy's tokens in which only the differences PARITY.md lists as intended (`token_causes.CAUSES`, e.g.
+Catalan contractions, Basque case endings after a hyphen, citation marks) are replaced by tria's tokens,
+so what remains is what tria does not mean to do differently.
 
-usage: parity.py DOCS.jsonl TRIA_BIN OUT_DIR [spacy|tria-words]
+usage: parity.py DOCS.jsonl TRIA_BIN OUT_DIR [spacy|tria-words|spacy-intended]
 Writes OUT_DIR/parity-MODE.md (table) and OUT_DIR/disagreements-MODE.jsonl.
 """
 import json
@@ -128,6 +131,22 @@ def main():
             row = json.loads(line)
             by_id[row["id"]] = row["tokens"]
         TOKEN_TABLE = {d["text"]: by_id[d["id"]] for d in docs}
+    elif mode == "spacy-intended":
+        import token_causes
+
+        tria_tokens = token_causes.tria_tokens(docs_path, os.path.dirname(tria_bin))
+        intended = {c for c, (yes, _) in token_causes.CAUSES.items() if yes}
+        spacy_tok = {}
+        TOKEN_TABLE = {}
+        for d in docs:
+            lang = d.get("lang") or "en"
+            if lang not in spacy_tok:
+                spacy_tok[lang] = tokenizer_for(lang)
+            s = spacy_tok[lang].word_tokenize(d["text"])
+            t = tria_tokens[d["id"]]
+            TOKEN_TABLE[d["text"]] = token_causes.merge(t, s, token_causes.hunks(t, s, lang), intended)
+    elif mode != "spacy":
+        sys.exit(f"unknown mode {mode}")
     with open(docs_path, "rb") as f:
         res = subprocess.run(
             [tria_bin, "--settings", "published", "--datatrove-c4", "--filters", ",".join(KINDS)],

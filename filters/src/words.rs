@@ -5,29 +5,39 @@
 //! token. Two kinds of token come out:
 //!
 //! * [`TokenKind::Word`]: a run of letters, digits and combining marks, with word-internal joiners kept
-//!   inside (`well-known`, `l·l` in Catalan `col·lecció`, `3.14`, `1,000`, Ukrainian `м'ясо`);
+//!   inside (`well-known`, `l·l` in Catalan `col·lecció`, `3.14`, `1,000`, Ukrainian `м'ясо`)
+//!   and numbers with their separators (`2:30`, `12/05/2020`, `1979–1983`);
 //! * [`TokenKind::Symbol`]: any other visible character on its own (`,` `#` `€`), except that a run of
-//!   dots (`...`) is one token. Gopher-style statistics count these as "words" the way NLTK's tokenizer
-//!   does, so word ratios stay comparable with datatrove's.
+//!   dots (`...`) or of hyphens (`--`) is one token. Gopher-style statistics count these as "words" the
+//!   way NLTK's tokenizer does, so word ratios stay comparable with datatrove's.
+//!
+//! Everywhere: initials keep their full stops (`D.`, `E.T.`, `EE.UU.`, `d.C.`), as do a few titles
+//! (`Sr.`, `Dr.`); a number and its unit are two words (`30` + `m`); e-mail addresses and URLs are one
+//! token. `bench/filters/PARITY.md` lists every way these tokens differ from spaCy's, and why.
 //!
 //! Language rules, applied inside a word:
 //!
 //! * **elision** (ca, fr, it, oc, and `d'` in pt/gl): `l'home` → `l'` + `home`; `qu'il` → `qu'` + `il`;
-//!   `dell'anno` → `dell'` + `anno`. Only listed prefixes split: `O'Brien`, `rock'n'roll` stay whole.
+//!   `dell'anno` → `dell'` + `anno`, `trent'anni` → `trent'` + `anni`. Only listed prefixes split:
+//!   `O'Brien`, `rock'n'roll` stay whole.
+//! * **French pronouns after a hyphen**: `fais-tu` → `fais` + `-tu`; `a-t-il` → `a` + `-t` + `-il`.
 //! * **enclitics** (ca): `porta'l` → `porta` + `'l`; `anar-se'n` → `anar` + `-se` + `'n`;
 //!   `donar-li` → `donar` + `-li`.
 //! * **hyphenated clitics** (pt, gl): `disse-me` → `disse` + `-me`; mesoclisis `dá-lo-ei` → `dá` + `-lo` + `-ei`;
 //!   Galician `cómpre-lo` → `cómpre` + `-lo`.
-//! * **English clitics** (Penn Treebank, as NLTK and spaCy): `don't` → `do` + `n't`, `I'm` → `I` + `'m`.
+//! * **English clitics** (Penn Treebank, as NLTK and spaCy): `don't` → `do` + `n't`, `I'm` → `I` + `'m`,
+//!   `cannot` → `can` + `not`.
 //! * **Greek** word-final elision keeps its apostrophe (`σ'`, `παρ'όλο` → `παρ'` + `όλο`), as does
-//!   Italian `po'`.
+//!   Italian `po'`; an apostrophe opening a word (aphaeresis, `να 'ρθει`) belongs to it.
 //! * **Basque**: case endings after a hyphen belong to the word (`EAJ-k`, `2018-an`, `COVID-19ak`), so
-//!   hyphens never split; this is the generic rule, stated here because it is deliberate.
-//! * **apostrophe variants**: `'` (U+0027), `’` (U+2019) and `ʼ` (U+02BC) are all treated as apostrophes;
+//!   hyphens never split (the generic rule, stated here because it is deliberate); so do endings after a
+//!   closing quote (`"Saragosse"rako`).
+//! * **apostrophe variants**: `'` (U+0027), `’` (U+2019), `ʼ` (U+02BC), the acute accent `´` and the
+//!   Greek tonos `΄` and koronis `᾽` are all treated as apostrophes;
 //!   [`normalize_apostrophes`] maps them to `'` for look-ups.
 //!
-//! Cyrillic and Greek need no special splitting: their letters are alphabetic and an apostrophe between
-//! two letters stays inside the word (Ukrainian `пам'ять`, `сімʼя`).
+//! Cyrillic needs no special splitting: its letters are alphabetic and an apostrophe between two letters
+//! stays inside the word (Ukrainian `пам'ять`, `сімʼя`).
 
 /// What a token is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +48,12 @@ pub enum TokenKind {
     Symbol,
 }
 
-/// Apostrophe-like characters treated as the same apostrophe.
-pub const APOSTROPHES: [char; 3] = ['\'', '\u{2019}', '\u{02BC}'];
+/// Apostrophe-like characters treated as the same apostrophe. The acute accent (U+00B4) is typed for it
+/// on Spanish and Catalan keyboards (`l´home`, `d´Amerique`); the last two are Greek: the tonos (U+0384)
+/// and the koronis (U+1FBD) are typed for the apostrophe of elision in much Greek web text (`γι΄αυτό`).
+pub const APOSTROPHES: [char; 6] = [
+    '\'', '\u{2019}', '\u{02BC}', '\u{00B4}', '\u{0384}', '\u{1FBD}',
+];
 
 fn is_apostrophe(c: char) -> bool {
     APOSTROPHES.contains(&c)
@@ -69,6 +83,7 @@ enum Rules {
     Portuguese,
     Galician,
     English,
+    Basque,
 }
 
 /// Splits text into word and symbol tokens for one language. Cheap to build and `Copy`-sized.
@@ -86,7 +101,9 @@ const FR_ELISIONS: &[&str] = &[
 const IT_ELISIONS: &[&str] = &[
     "l", "un", "d", "c", "s", "m", "t", "v", "n", "dell", "dall", "nell", "sull", "all", "coll",
     "degl", "dagl", "negl", "sugl", "agl", "quest", "quell", "bell", "sant", "buon", "tutt", "dov",
-    "com", "cos", "ch", "anch", "mezz", "senz", "nessun", "ciascun", "qualcun", "alcun",
+    "com", "cos", "ch", "anch", "mezz", "senz", "nessun", "ciascun", "qualcun", "alcun", "quant",
+    "tant", "grand", "vent", "trent", "quarant", "cinquant", "sessant", "settant", "ottant",
+    "novant", "neanch", "nient", "gliel", "quand",
 ];
 const OC_ELISIONS: &[&str] = &["l", "d", "s", "m", "t", "n", "qu", "j"];
 // Portuguese and Galician only elide the preposition `de` in set phrases (`d'água`, `d'Ourense`).
@@ -103,6 +120,34 @@ const PT_HYPHEN_CLITICS: &[&str] = &[
     "me", "te", "se", "lhe", "lhes", "nos", "vos", "o", "a", "os", "as", "lo", "la", "los", "las",
     "no", "na", "nas", "mo", "ma", "mos", "mas", "to", "ta", "tos", "tas", "lho", "lha", "lhos",
     "lhas", "ei", "ás", "á", "emos", "eis", "ão", "ia", "ias", "íamos", "íeis", "iam",
+];
+// French pronouns after a hyphen: subject inversion and imperatives (`fais-tu`, `a-t-il`, `dis-moi`,
+// `allez-vous-en`); the `t` is the euphonic one of `a-t-il`.
+const FR_HYPHEN_CLITICS: &[&str] = &[
+    "je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles", "le", "la", "les", "lui",
+    "leur", "moi", "toi", "y", "en", "ce", "t",
+];
+// Hyphenated French words whose second part looks like a pronoun but is not one.
+const FR_HYPHEN_WHOLE: &[&str] = &["rendez-vous"];
+// Units written right after a number (`30m`, `5km`, `16GB`): number and unit are two words, as spaCy's
+// suffix rules split them. The list follows spaCy's (lengths, areas, masses, speeds, data sizes): times
+// such as French `9h` stay whole.
+const UNITS: &[&str] = &[
+    "km", "m", "dm", "cm", "mm", "nm", "ha", "kg", "g", "mg", "t", "lb", "oz", "yd", "ft", "mph",
+    "kmh", "kb", "KB", "kB", "mb", "MB", "gb", "GB", "tb", "TB", "км", "м", "см", "мм", "кг", "г",
+];
+// Titles written before a name, whose full stop never ends a sentence (en, es, ca, gl, pt, fr, it).
+const TITLES: &[&str] = &[
+    "Mr", "Mrs", "Ms", "Dr", "Dra", "Sr", "Sra", "Srta", "Sres", "Mme", "Mlle", "Prof", "Jr",
+];
+// English words the Penn Treebank writes as two tokens, with the length of the first.
+const EN_FIXED_SPLITS: &[(&str, usize)] = &[
+    ("cannot", 3),
+    ("gonna", 3),
+    ("gotta", 3),
+    ("wanna", 3),
+    ("gimme", 3),
+    ("lemme", 3),
 ];
 // Galician enclitics (old norm and the second form of the article, `todo-los`, `cómpre-lo`).
 const GL_HYPHEN_CLITICS: &[&str] = &[
@@ -122,6 +167,7 @@ impl WordSplitter {
             "en" => Rules::English,
             "pt" => Rules::Portuguese,
             "gl" => Rules::Galician,
+            "eu" => Rules::Basque,
             _ => Rules::Generic,
         };
         WordSplitter { rules }
@@ -137,8 +183,23 @@ impl WordSplitter {
             if c.is_whitespace() {
                 continue;
             }
-            if maybe_links && c.is_ascii_alphanumeric() {
-                if let Some(end) = url_or_email_end(&bytes[start..]) {
+            let after = start + c.len_utf8();
+            let dotted = bytes.get(after) == Some(&b'.')
+                || c.is_ascii_uppercase()
+                    && bytes.get(after) == Some(&(c as u8))
+                    && bytes.get(after + 1) == Some(&b'.');
+            if dotted && c.is_alphabetic() {
+                if let Some(end) = initials_end(text, start) {
+                    // `D.`, `E.T.`, `U.S.A.`, `d.C.`, Greek `Κ.`: initials keep their full stops.
+                    while chars.peek().is_some_and(|&(i, _)| i < end) {
+                        chars.next();
+                    }
+                    f(&text[start..end], TokenKind::Word);
+                    continue;
+                }
+            }
+            if maybe_links && c.is_alphanumeric() {
+                if let Some(end) = url_or_email_end(&text[start..]) {
                     // One token, as spaCy and NLTK keep them: `joan.puig@exemple.cat`, `https://a.cat/b`.
                     while chars.peek().is_some_and(|&(i, _)| i < start + end) {
                         chars.next();
@@ -147,7 +208,26 @@ impl WordSplitter {
                     continue;
                 }
             }
-            if is_word_char(c) {
+            // Greek aphaeresis: an apostrophe that opens a word stands for its elided first vowel
+            // (`να 'ρθει` for `έρθει`, `'μαι` for `είμαι`) and belongs to it. After a one-letter word it
+            // is the elision of that word typed with the space on the wrong side (`μ 'αγαπάς`).
+            let aphaeresis = self.rules == Rules::Greek
+                && is_apostrophe(c)
+                && text[start + c.len_utf8()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphabetic)
+                && text[..start]
+                    .chars()
+                    .next_back()
+                    .is_none_or(char::is_whitespace)
+                && {
+                    let mut before = text[..start].trim_end().chars().rev();
+                    let one_letter = before.next().is_some_and(char::is_alphabetic)
+                        && !before.next().is_some_and(char::is_alphabetic);
+                    !one_letter
+                };
+            if is_word_char(c) || aphaeresis {
                 let mut end = start + c.len_utf8();
                 let mut prev = c;
                 while let Some(&(i, next)) = chars.peek() {
@@ -157,11 +237,33 @@ impl WordSplitter {
                         prev = next;
                         continue;
                     }
+                    // Basque: a case ending written after a closing quote belongs to the quoted word
+                    // (`"Saragosse"rako`, `"Tatoeba"-k`), as it does after a hyphen.
+                    if self.rules == Rules::Basque && matches!(next, '"' | '\u{201D}' | '\u{00BB}')
+                    {
+                        let mut after = text[i + next.len_utf8()..].chars();
+                        let ending = match after.next() {
+                            Some(a) if a.is_lowercase() => true,
+                            Some(h) if is_hyphen(h) => {
+                                after.next().is_some_and(char::is_alphabetic)
+                            }
+                            _ => false,
+                        };
+                        if ending {
+                            chars.next();
+                            end = i + next.len_utf8();
+                            prev = next;
+                            continue;
+                        }
+                    }
                     // A joiner stays inside the word only when a word character follows it.
                     let after = text[i + next.len_utf8()..].chars().next();
                     let joins = match after {
                         Some(a) if is_word_char(a) => {
-                            if is_apostrophe(next) || next == '\u{00B7}' {
+                            if is_apostrophe(next) {
+                                // `l'home`, and elision before a number (`d'1,5`, `dell'800`).
+                                prev.is_alphabetic() && (a.is_alphabetic() || a.is_ascii_digit())
+                            } else if next == '\u{00B7}' {
                                 prev.is_alphabetic() && a.is_alphabetic()
                             } else if is_hyphen(next) {
                                 true
@@ -169,7 +271,9 @@ impl WordSplitter {
                                 // `3.14`; and before a lowercase letter: `window.loaded`, Basque
                                 // ordinals `VIII.ak`, `2.a`.
                                 prev.is_ascii_digit() && a.is_ascii_digit() || a.is_lowercase()
-                            } else if next == ',' {
+                            } else if matches!(next, ',' | ':' | '/' | '\u{2013}') {
+                                // `1,000`; times and dates `2:30`, `12/05/2020`, fractions `1/2`,
+                                // ranges `1979–1983` (as `1979-1983` with a hyphen).
                                 prev.is_ascii_digit() && a.is_ascii_digit()
                             } else {
                                 false
@@ -194,10 +298,25 @@ impl WordSplitter {
                         }
                     }
                 }
-                self.split_word(&text[start..end], &mut f);
-            } else if c == '.' {
+                // A title keeps its full stop (`Sr.`, `Dr.`, `Mrs.`), as spaCy's exception lists keep it.
+                if end - start <= 4
+                    && bytes.get(end) == Some(&b'.')
+                    && TITLES.contains(&&text[start..end])
+                {
+                    chars.next();
+                    end += 1;
+                }
+                let word = &text[start..end];
+                if let Some(p) = unit_start(word) {
+                    f(&word[..p], TokenKind::Word);
+                    f(&word[p..], TokenKind::Word);
+                    continue;
+                }
+                self.split_word(word, &mut f);
+            } else if c == '.' || c == '-' {
+                // A run of dots (`...`) or of hyphens (`--`) is one symbol.
                 let mut end = start + 1;
-                while end < bytes.len() && bytes[end] == b'.' {
+                while end < bytes.len() && bytes[end] == c as u8 {
                     chars.next();
                     end += 1;
                 }
@@ -228,7 +347,20 @@ impl WordSplitter {
 
     /// Applies the language's elision and clitic rules to one joined word.
     fn split_word<'a>(&self, word: &'a str, f: &mut impl FnMut(&'a str, TokenKind)) {
-        if self.rules == Rules::Generic || word.is_ascii() && !word.contains(['\'', '-']) {
+        if self.rules == Rules::English && (5..=6).contains(&word.len()) {
+            // The Penn Treebank's (NLTK's and spaCy's) fixed splits: `cannot` → `can` + `not`.
+            if let Some(&(_, cut)) = EN_FIXED_SPLITS
+                .iter()
+                .find(|(w, _)| word.eq_ignore_ascii_case(w))
+            {
+                f(&word[..cut], TokenKind::Word);
+                f(&word[cut..], TokenKind::Word);
+                return;
+            }
+        }
+        if matches!(self.rules, Rules::Generic | Rules::Basque)
+            || word.is_ascii() && !word.contains(['\'', '-'])
+        {
             f(word, TokenKind::Word);
             return;
         }
@@ -240,7 +372,7 @@ impl WordSplitter {
             Rules::Italian => IT_ELISIONS,
             Rules::Occitan => OC_ELISIONS,
             Rules::Portuguese | Rules::Galician => PT_GL_ELISIONS,
-            Rules::Generic | Rules::Greek | Rules::English => &[],
+            Rules::Generic | Rules::Greek | Rules::English | Rules::Basque => &[],
         };
         if let Some((pos, apos)) = rest.char_indices().find(|&(_, c)| is_apostrophe(c)) {
             let greek = self.rules == Rules::Greek && pos > 0 && pos + apos.len_utf8() < rest.len();
@@ -256,20 +388,82 @@ impl WordSplitter {
             Rules::Portuguese => split_enclitics(rest, PT_HYPHEN_CLITICS, &[], f),
             Rules::Galician => split_enclitics(rest, GL_HYPHEN_CLITICS, &[], f),
             Rules::English => split_english_clitics(rest, f),
+            Rules::French if !eq_any_ignore_case(rest, FR_HYPHEN_WHOLE) => {
+                split_enclitics(rest, FR_HYPHEN_CLITICS, &[], f)
+            }
             _ => f(rest, TokenKind::Word),
         }
     }
 }
 
+/// The end of a run of initials starting at `start`: single letters each followed by a full stop, one
+/// uppercase (`D.`, `Κ.`) or two and more (`E.T.`, `U.S.A.`, `d.C.`, `e.g.`, and Spanish plurals of
+/// two capitals `EE.UU.`), the last stop optional after two (`O.V.N.I`), when the run is not glued to a
+/// following word (`s.XII`, `A.b` are left alone; `J.Puig` gives `J.` + `Puig`).
+fn initials_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut pos = start;
+    let (mut n, mut upper, mut doubled) = (0, true, false);
+    loop {
+        let mut it = text[pos..].chars();
+        let Some(l) = it.next().filter(|l| l.is_alphabetic()) else {
+            break;
+        };
+        let mut dot = pos + l.len_utf8();
+        // A doubled capital (`EE.`, `UU.`): only in runs of capitals.
+        let second = it.next().filter(|&m| m == l && l.is_uppercase());
+        if let Some(m) = second {
+            dot += m.len_utf8();
+        }
+        if bytes.get(dot) != Some(&b'.') {
+            // `O.V.N.I`: a last letter without its stop, after two dotted ones.
+            let next_is_word = text[pos + l.len_utf8()..]
+                .chars()
+                .next()
+                .is_some_and(is_word_char);
+            if n >= 2 && upper && l.is_uppercase() && second.is_none() && !next_is_word {
+                pos += l.len_utf8();
+            }
+            break;
+        }
+        upper &= l.is_uppercase();
+        doubled |= second.is_some();
+        n += 1;
+        pos = dot + 1;
+    }
+    if n == 0 || n == 1 && (!upper || doubled) {
+        return None;
+    }
+    let end = pos;
+    match text[end..].chars().next() {
+        // An initial glued to a capitalised surname is still an initial (`Д.Досжан`, `J.Puig`).
+        Some(w) if w.is_uppercase() && n == 1 && upper && !doubled => Some(end),
+        Some(w) if is_word_char(w) => None,
+        _ => Some(end),
+    }
+}
+
+/// Where the unit starts in a number written with its unit (`30m`, `2,5kg`, `16GB`).
+fn unit_start(word: &str) -> Option<usize> {
+    let b = word.as_bytes();
+    if !b[0].is_ascii_digit() {
+        return None;
+    }
+    let p = b
+        .iter()
+        .position(|&c| !(c.is_ascii_digit() || c == b'.' || c == b','))?;
+    (b[p - 1].is_ascii_digit() && UNITS.contains(&&word[p..])).then_some(p)
+}
+
 /// If `run` starts with an e-mail address or a URL (`http://`, `https://`, `www.`), its length in bytes,
 /// without trailing punctuation.
-fn url_or_email_end(run: &[u8]) -> Option<usize> {
-    // The whitespace-free ASCII run starting here.
+fn url_or_email_end(run: &str) -> Option<usize> {
+    // The whitespace-free run starting here (letters beyond ASCII included: `cerverí@catradio.com`,
+    // `https://ca.wikipedia.org/wiki/Pàgina`).
     let len = run
-        .iter()
-        .position(|b| !b.is_ascii_graphic())
+        .find(|c: char| c.is_whitespace() || c.is_control())
         .unwrap_or(run.len());
-    let tok = &run[..len];
+    let tok = &run.as_bytes()[..len];
     let is_url =
         tok.starts_with(b"http://") || tok.starts_with(b"https://") || tok.starts_with(b"www.");
     let is_email = !is_url && {
@@ -280,7 +474,7 @@ fn url_or_email_end(run: &[u8]) -> Option<usize> {
                     && domain.first().is_some_and(u8::is_ascii_alphanumeric)
                     && tok[..at]
                         .iter()
-                        .all(|&b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+                        .all(|&b| b.is_ascii_alphanumeric() || b >= 0x80 || b"._%+-".contains(&b))
             }
             _ => false,
         }
@@ -289,8 +483,11 @@ fn url_or_email_end(run: &[u8]) -> Option<usize> {
         return None;
     }
     let mut end = len;
-    while end > 0 && b".,;:!?)]}\"'>".contains(&tok[end - 1]) {
-        end -= 1;
+    while let Some(last) = run[..end].chars().next_back() {
+        if !".,;:!?)]}\"'>\u{00BB}\u{201D}\u{2019}\u{2026}".contains(last) {
+            break;
+        }
+        end -= last.len_utf8();
     }
     if is_email {
         // The domain ends at the first character a domain cannot hold.
@@ -495,6 +692,127 @@ mod tests {
             .map(|t| t.1)
             .collect();
         assert_eq!(kinds, [TokenKind::Word, TokenKind::Symbol]);
+    }
+
+    #[test]
+    fn french_hyphen_pronouns() {
+        // Subject inversion and imperative pronouns are words of their own, like the Portuguese clitics.
+        assert_eq!(
+            toks("fr", "fais-tu a-t-il allez-vous-en"),
+            ["fais", "-tu", "a", "-t", "-il", "allez", "-vous", "-en"]
+        );
+        // Compounds, and `rendez-vous` (a noun), stay whole.
+        assert_eq!(
+            toks("fr", "celui-ci rendez-vous Aix-en-Provence"),
+            ["celui-ci", "rendez-vous", "Aix-en-Provence"]
+        );
+    }
+
+    #[test]
+    fn initials_numbers_and_dashes() {
+        // Initials keep their full stops; a lone lowercase letter does not (`s.` may end a sentence).
+        assert_eq!(
+            toks("en", "E.T. and J. Puig (U.S.A.) e.g. J.Puig"),
+            [
+                "E.T.", "and", "J.", "Puig", "(", "U.S.A.", ")", "e.g.", "J.", "Puig"
+            ]
+        );
+        assert_eq!(
+            toks("es", "los EE.UU. y un O.V.N.I en EE. NN."),
+            [
+                "los", "EE.UU.", "y", "un", "O.V.N.I", "en", "EE", ".", "NN", "."
+            ]
+        );
+        assert_eq!(
+            toks("ca", "el s. XII d.C. i s.XII"),
+            ["el", "s", ".", "XII", "d.C.", "i", "s", ".", "XII"]
+        );
+        assert_eq!(toks("el", "ο Κ. Παπάς"), ["ο", "Κ.", "Παπάς"]);
+        // Times, dates and fractions are one token; a colon after a word is not joined.
+        assert_eq!(
+            toks("ca", "a les 2:30 del 12/05/2020, 1/2 nota: 3"),
+            [
+                "a",
+                "les",
+                "2:30",
+                "del",
+                "12/05/2020",
+                ",",
+                "1/2",
+                "nota",
+                ":",
+                "3"
+            ]
+        );
+        // Number and unit are two words; `2018an` (a Basque case ending) is not a unit.
+        assert_eq!(
+            toks("eu", "30m 2,5kg 16GB 2018an"),
+            ["30", "m", "2,5", "kg", "16", "GB", "2018an"]
+        );
+        // A range with an en dash is one token, as with a hyphen; titles keep their full stop.
+        assert_eq!(
+            toks("es", "(1979–1983) la Sra. Puig, el Dr. Vidal."),
+            [
+                "(",
+                "1979–1983",
+                ")",
+                "la",
+                "Sra.",
+                "Puig",
+                ",",
+                "el",
+                "Dr.",
+                "Vidal",
+                "."
+            ]
+        );
+        // English fixed splits of the Penn Treebank; Italian elided numbers.
+        assert_eq!(
+            toks("en", "I cannot, gonna"),
+            ["I", "can", "not", ",", "gon", "na"]
+        );
+        assert_eq!(
+            toks("it", "trent'anni neanch'io dell'800"),
+            ["trent'", "anni", "neanch'", "io", "dell'", "800"]
+        );
+        // The acute accent typed for an apostrophe; an e-mail address with a non-ASCII local part.
+        assert_eq!(
+            toks("ca", "l´home cerverí@catradio.com."),
+            ["l´", "home", "cerverí@catradio.com", "."]
+        );
+        // A run of hyphens is one symbol, like a run of dots.
+        assert_eq!(
+            toks("en", "so -- he said --- no"),
+            ["so", "--", "he", "said", "---", "no"]
+        );
+    }
+
+    #[test]
+    fn greek_apostrophes_and_basque_quotes() {
+        // The tonos typed as an apostrophe elides like `'`; an apostrophe opening a word is aphaeresis.
+        assert_eq!(
+            toks("el", "γι΄αυτό να 'ρθει μ 'αγαπάς"),
+            ["γι΄", "αυτό", "να", "'ρθει", "μ", "'", "αγαπάς"]
+        );
+        // Basque case endings after a closing quote stay on the word; the opening quote is a symbol.
+        assert_eq!(
+            toks(
+                "eu",
+                "\"Saragosse\"rako «Berria»ren \"Tatoeba\"-k \"hau\" eta"
+            ),
+            [
+                "\"",
+                "Saragosse\"rako",
+                "«",
+                "Berria»ren",
+                "\"",
+                "Tatoeba\"-k",
+                "\"",
+                "hau",
+                "\"",
+                "eta"
+            ]
+        );
     }
 
     #[test]
