@@ -11,7 +11,7 @@ ROOT=$PWD
 WORK=$ROOT/bench/work/dedup
 LID=$ROOT/../shared/data/lid
 mkdir -p "$WORK"
-TARGET=${CARGO_TARGET_DIR:-/work/target-dedup}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 # The portable build (plain x86-64, what `cargo build --release` gives): it picks the vectorised
 # MinHash loop (AVX-512 or AVX2) at run time.
 CARGO_TARGET_DIR=$TARGET cargo build --release -q -p tria-dedup --example dedup_bench
