@@ -49,20 +49,54 @@ fn quickstart_example_runs() {
                 .any(|d| d["text"].as_str().unwrap().contains(needle))
         );
     }
-    // Spanish and English are not kept; the one-line menu is too short.
+    // Spanish and English are not kept. The one-line Catalan menu ("Inici | Contacte | Avís
+    // legal | Cookies") is dropped too: by the lang stage when its score is under ca's default
+    // minimum (0.78 < 0.80 with the built-in model of session 3), else by the length stage (too
+    // short): which one depends on the model, that it goes does not.
     let lang_rejects = read_jsonl_zst(&out.path().join("_rejects/lang/sample.jsonl.zst"));
-    let mut rejected: Vec<&str> = lang_rejects
+    let mut rejected: Vec<(&str, &str)> = lang_rejects
         .iter()
-        .map(|d| d["meta"]["lang"].as_str().unwrap())
+        .map(|d| {
+            (
+                d["meta"]["lang"].as_str().unwrap(),
+                d["reason"].as_str().unwrap(),
+            )
+        })
         .collect();
     rejected.sort();
-    assert_eq!(rejected, ["en", "es"]);
-    let short = read_jsonl_zst(&out.path().join("_rejects/length/sample.jsonl.zst"));
-    assert_eq!(short.len(), 1);
-    assert_eq!(short[0]["reason"], "too_few_words");
+    let menu_by_lang = rejected.contains(&("ca", "lang:low_score"));
+    rejected.retain(|r| *r != ("ca", "lang:low_score"));
+    assert_eq!(rejected, [("en", "lang:not_kept"), ("es", "lang:not_kept")]);
+    let length_rejects = out.path().join("_rejects/length/sample.jsonl.zst");
+    let short = if length_rejects.exists() {
+        read_jsonl_zst(&length_rejects)
+    } else {
+        Vec::new()
+    };
+    assert_eq!(short.len() + usize::from(menu_by_lang), 1, "{rejected:?}");
+    let menu: Vec<&serde_json::Value> = lang_rejects
+        .iter()
+        .filter(|d| d["meta"]["lang"] == "ca")
+        .chain(&short)
+        .collect();
+    assert_eq!(menu.len(), 1);
+    assert!(
+        menu[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Inici | Contacte")
+    );
+    for d in &short {
+        assert_eq!(d["reason"], "too_few_words");
+    }
     let r = report(out.path());
     assert_eq!(r["stages"][0]["drops"]["lang:not_kept"], 2);
-    assert_eq!(r["stages"][1]["drops"]["too_few_words"], 1);
+    assert_eq!(
+        r["stages"][1]["drops"]["too_few_words"]
+            .as_u64()
+            .unwrap_or(0),
+        short.len() as u64
+    );
     assert_eq!(r["languages"]["eu"]["docs"], 3);
     let m: serde_json::Value =
         serde_json::from_slice(&fs::read(out.path().join("manifest.json")).unwrap()).unwrap();

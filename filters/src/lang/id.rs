@@ -794,8 +794,9 @@ mod tests {
             // Short lines the first stage is unsure of (below GROUP_SKIP_ABOVE).
             "Depende do momento.",
             "Que bonito!",
-            "Nada mais.",
-            "Agora non.",
+            "Por favor.",
+            "Que pena.",
+            "Vale a pena.",
             "A casa é grande.",
             // Confident: the group model is skipped, nothing changes.
             "El niño jugaba en el jardín mientras su madre leía el periódico.",
