@@ -20,7 +20,7 @@ import glob, json, os, re, subprocess, sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.path.join(ROOT, "..", "shared")
 WORK = os.path.join(ROOT, "bench", "work", "lid")
-TARGET = os.environ.get("CARGO_TARGET_DIR", "/work/target-lid")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 EXE = os.path.join(TARGET, "release", "examples", "lid")
 LINGUA_TO_TRIA = {
     "bulgarian": "bg", "catalan": "ca", "czech": "cs", "welsh": "cy", "danish": "da", "german": "de",

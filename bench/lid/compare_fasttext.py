@@ -44,7 +44,7 @@ def main():
     m = fasttext.load_model(a.model)
     lines = test_lines()
     env = dict(os.environ)
-    env.setdefault("CARGO_TARGET_DIR", "/work/target-lid")
+    env.setdefault("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     # LID_FEATURES: build with the same features as bench.py (e.g. "whatlang,lingua") so the two
     # scripts share one binary.
     feats = ["--features", env["LID_FEATURES"]] if env.get("LID_FEATURES") else []
