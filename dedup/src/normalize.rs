@@ -100,33 +100,7 @@ pub(crate) fn fineweb_words(text: &str, word: &mut Vec<u8>, mut f: impl FnMut(&[
             i += 1;
             continue;
         }
-        if b & 0xE0 == 0xC0 && i + 1 < bytes.len() {
-            // A two-byte sequence: U+0080..U+07FF.
-            let cp = ((usize::from(b) & 0x1F) << 6) | (usize::from(bytes[i + 1]) & 0x3F);
-            let e = &table[cp - 0x80];
-            if e.len != SLOW {
-                for &x in &e.bytes[..usize::from(e.len)] {
-                    step(x, word, &mut last_digit, &mut f);
-                }
-                i += 2;
-                continue;
-            }
-        }
-        let c = text[i..]
-            .chars()
-            .next()
-            .expect("i is on a char boundary below the length");
-        i += c.len_utf8();
-        let mut buf = [0u8; 4];
-        fold_slow(c, |item| match item {
-            Fold::Letter(l) => {
-                for &x in l.encode_utf8(&mut buf).as_bytes() {
-                    step(x, word, &mut last_digit, &mut f);
-                }
-            }
-            Fold::Digit => step(DIGIT, word, &mut last_digit, &mut f),
-            Fold::Separator => step(SEPARATOR, word, &mut last_digit, &mut f),
-        });
+        i = fold_non_ascii(text, i, table, |x| step(x, word, &mut last_digit, &mut f));
     }
     if !word.is_empty() {
         f(word);
@@ -275,33 +249,43 @@ pub(crate) fn fineweb_joined(token: &str, out: &mut Vec<u8>) {
             i += 1;
             continue;
         }
-        if b & 0xE0 == 0xC0 && i + 1 < bytes.len() {
-            let cp = ((usize::from(b) & 0x1F) << 6) | (usize::from(bytes[i + 1]) & 0x3F);
-            let e = &table[cp - 0x80];
-            if e.len != SLOW {
-                for &x in &e.bytes[..usize::from(e.len)] {
-                    push(x, out);
-                }
-                i += 2;
-                continue;
+        i = fold_non_ascii(token, i, table, |x| push(x, out));
+    }
+}
+
+/// Folds the non-ASCII character starting at `text[i]` by FineWeb's rules into class bytes for
+/// `emit`: the UTF-8 bytes of lowercase letters, [`DIGIT`], [`SEPARATOR`]. The two-byte range comes
+/// from `table`, the rest from [`fold_slow`]. Returns the index after the character.
+#[inline(always)]
+fn fold_non_ascii(text: &str, i: usize, table: &[TableEntry], mut emit: impl FnMut(u8)) -> usize {
+    let bytes = text.as_bytes();
+    let b = bytes[i];
+    if b & 0xE0 == 0xC0 && i + 1 < bytes.len() {
+        // A two-byte sequence: U+0080..U+07FF.
+        let cp = ((usize::from(b) & 0x1F) << 6) | (usize::from(bytes[i + 1]) & 0x3F);
+        let e = &table[cp - 0x80];
+        if e.len != SLOW {
+            for &x in &e.bytes[..usize::from(e.len)] {
+                emit(x);
+            }
+            return i + 2;
+        }
+    }
+    let c = text[i..]
+        .chars()
+        .next()
+        .expect("i is on a char boundary below the length");
+    let mut buf = [0u8; 4];
+    fold_slow(c, |item| match item {
+        Fold::Letter(l) => {
+            for &x in l.encode_utf8(&mut buf).as_bytes() {
+                emit(x);
             }
         }
-        let c = token[i..]
-            .chars()
-            .next()
-            .expect("i is on a char boundary below the length");
-        i += c.len_utf8();
-        let mut buf = [0u8; 4];
-        fold_slow(c, |item| match item {
-            Fold::Letter(l) => {
-                for &x in l.encode_utf8(&mut buf).as_bytes() {
-                    push(x, out);
-                }
-            }
-            Fold::Digit => push(DIGIT, out),
-            Fold::Separator => {}
-        });
-    }
+        Fold::Digit => emit(DIGIT),
+        Fold::Separator => emit(SEPARATOR),
+    });
+    i + c.len_utf8()
 }
 
 /// What one character (or one piece of its decomposition) contributes to the normalised text.

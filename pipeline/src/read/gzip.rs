@@ -450,15 +450,8 @@ mod tests {
         e.finish().unwrap()
     }
 
-    #[test]
-    fn reads_members_and_their_offsets() {
-        let a = member(b"first record\n");
-        let b = member(&vec![b'x'; 700_000]);
-        let c = member(b"third");
-        let mut all = a.clone();
-        all.extend_from_slice(&b);
-        all.extend_from_slice(&c);
-        let mut d = GzMembers::new(&all[..]);
+    /// All the output, and `(uncompressed, compressed)` offsets of the member starts seen.
+    fn drain(d: &mut GzMembers<&[u8]>) -> (Vec<u8>, Vec<(u64, u64)>) {
         let mut out = Vec::new();
         let mut starts = Vec::new();
         loop {
@@ -473,6 +466,19 @@ mod tests {
             out.extend_from_slice(&chunk);
             d.consume(chunk.len());
         }
+        (out, starts)
+    }
+
+    #[test]
+    fn reads_members_and_their_offsets() {
+        let a = member(b"first record\n");
+        let b = member(&vec![b'x'; 700_000]);
+        let c = member(b"third");
+        let mut all = a.clone();
+        all.extend_from_slice(&b);
+        all.extend_from_slice(&c);
+        let mut d = GzMembers::new(&all[..]);
+        let (out, starts) = drain(&mut d);
         assert_eq!(out.len(), 13 + 700_000 + 5);
         assert_eq!(&out[..13], b"first record\n");
         assert_eq!(
@@ -510,20 +516,7 @@ mod tests {
         assert!(members[1].len() > IN_BUF);
         let all: Vec<u8> = members.concat();
         let mut d = GzMembers::new(&all[..]);
-        let mut out = Vec::new();
-        let mut starts = Vec::new();
-        loop {
-            let pos = out.len() as u64;
-            let chunk = d.fill_buf().unwrap().to_vec();
-            if chunk.is_empty() {
-                break;
-            }
-            if let Some(c) = d.member_at(pos) {
-                starts.push((pos, c));
-            }
-            out.extend_from_slice(&chunk);
-            d.consume(chunk.len());
-        }
+        let (out, starts) = drain(&mut d);
         assert!(out == parts.concat(), "decompressed bytes differ");
         let mut want = Vec::new();
         let (mut u, mut c) = (0u64, 0u64);
