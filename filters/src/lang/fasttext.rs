@@ -446,7 +446,10 @@ impl Dictionary {
     }
 
     fn add_token(&self, tok: &[u8], out: &mut Vec<i32>, scratch: &mut Scratch) {
-        let h = hash(tok);
+        self.add_token_hashed(tok, hash(tok), out, scratch);
+    }
+
+    fn add_token_hashed(&self, tok: &[u8], h: u32, out: &mut Vec<i32>, scratch: &mut Scratch) {
         let wid = self.id(tok, h);
         let is_label = if wid >= 0 {
             self.entries[wid as usize].kind == EntryKind::Label
@@ -472,6 +475,48 @@ impl Dictionary {
         scratch.hashes.push(h as i32);
     }
 
+    /// Split `line` into tokens as [`Dictionary::line_features`] does, with each token's hash
+    /// (which does not depend on the model, so one tokenisation serves every model of a stack).
+    /// A newline is the `</s>` token when `newline_is_eos` is set, a plain separator otherwise
+    /// (the same as replacing it by a space first); `add_eos` appends a final `</s>`.
+    pub(crate) fn tokenize(
+        line: &[u8],
+        newline_is_eos: bool,
+        add_eos: bool,
+        tokens: &mut Vec<Token>,
+    ) {
+        tokens.clear();
+        let eos = Token {
+            start: u32::MAX,
+            end: u32::MAX,
+            hash: hash(EOS.as_bytes()),
+        };
+        let len = line.len();
+        let mut i = 0;
+        while i < len {
+            let b = line[i];
+            if b == b'\n' && newline_is_eos {
+                tokens.push(eos);
+                i += 1;
+            } else if is_sep(b) {
+                i += 1;
+            } else {
+                let start = i;
+                while i < len && !is_sep(line[i]) {
+                    i += 1;
+                }
+                tokens.push(Token {
+                    start: start as u32,
+                    end: i as u32,
+                    hash: hash(&line[start..i]),
+                });
+            }
+        }
+        if add_eos {
+            tokens.push(eos);
+        }
+    }
+
     fn word_ngrams_into(&self, out: &mut Vec<i32>, hashes: &[i32]) {
         let n = self.word_ngrams.max(1) as usize;
         if n <= 1 || self.bucket <= 0 {
@@ -487,10 +532,30 @@ impl Dictionary {
     }
 }
 
+/// One token of a line: its byte range (`u32::MAX` for `</s>`) and its hash.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Token {
+    start: u32,
+    end: u32,
+    hash: u32,
+}
+
+impl Token {
+    fn bytes<'a>(&self, line: &'a [u8]) -> &'a [u8] {
+        if self.start == u32::MAX {
+            EOS.as_bytes()
+        } else {
+            &line[self.start as usize..self.end as usize]
+        }
+    }
+}
+
 /// Reusable buffers for prediction (one per thread).
 #[derive(Default, Debug)]
 pub struct Scratch {
     hashes: Vec<i32>,
+    /// Tokens of the current line ([`FastText::probabilities_tokens`]).
+    pub(crate) tokens: Vec<Token>,
     word: Vec<u8>,
     feats: Vec<i32>,
     hidden: Vec<f32>,
@@ -510,6 +575,10 @@ pub struct FastText {
     /// The quantized input matrix decoded to `f32` rows (each value is exactly what the
     /// reference adds: `norm * centroid`), for speed; `None` for dense or very large matrices.
     decoded: Option<Vec<f32>>,
+    /// Per vocabulary word, the sum of its input rows (the word's own and its character
+    /// n-grams', added in the reference's order from zero), so the fast path adds one row per
+    /// known word instead of one per n-gram; `None` for very large vocabularies.
+    word_rows: Option<Vec<f32>>,
 }
 
 struct Reader<'a> {
@@ -809,11 +878,131 @@ impl FastText {
             output,
             tree: Vec::new(),
             decoded,
+            word_rows: None,
         };
         if ft.args.loss == Loss::HierarchicalSoftmax {
             ft.build_tree();
         }
+        let dim = ft.args.dim as usize;
+        if ft.dict.maxn > 0 && ft.dict.nwords() * dim <= 16 << 20 {
+            let mut rows = vec![0.0f32; ft.dict.nwords() * dim];
+            for (w, row) in rows.chunks_exact_mut(dim).enumerate() {
+                for &f in &ft.dict.subwords[w] {
+                    ft.add_input_row(row, f as usize);
+                }
+            }
+            ft.word_rows = Some(rows);
+        }
         ft
+    }
+
+    /// `x += input row i` (from the decoded table when there is one).
+    #[inline]
+    fn add_input_row(&self, x: &mut [f32], i: usize) {
+        match &self.decoded {
+            Some(d) => {
+                let dim = x.len();
+                for (h, v) in x.iter_mut().zip(&d[i * dim..(i + 1) * dim]) {
+                    *h += *v;
+                }
+            }
+            None => self.input.add_row(x, i),
+        }
+    }
+
+    /// Probability vector of a line already split by [`Dictionary::tokenize`] (in
+    /// `scratch.tokens`), like [`FastText::probabilities_into`] on the line's
+    /// [`Dictionary::line_features`] but faster: a known word adds its precomputed summed row
+    /// instead of one row per character n-gram. The hidden vector is therefore summed in another
+    /// order, which moves probabilities by float rounding only (about 1e-7); the exact reference
+    /// order stays in [`FastText::predict`] and [`FastText::probabilities_into`].
+    pub(crate) fn probabilities_tokens(
+        &self,
+        line: &[u8],
+        scratch: &mut Scratch,
+        probs: &mut Vec<f32>,
+    ) {
+        let Some(word_rows) = &self.word_rows else {
+            let mut feats = std::mem::take(&mut scratch.feats);
+            self.features_of_tokens(line, &mut feats, scratch);
+            self.probabilities_into(&feats, scratch, probs);
+            scratch.feats = feats;
+            return;
+        };
+        let d = &self.dict;
+        let dim = self.args.dim as usize;
+        let n = d.nlabels();
+        probs.clear();
+        probs.resize(n, 0.0);
+        let mut hidden = std::mem::take(&mut scratch.hidden);
+        hidden.clear();
+        hidden.resize(dim, 0.0);
+        let mut feats = std::mem::take(&mut scratch.feats);
+        let mut count = 0usize;
+        scratch.hashes.clear();
+        for t in &scratch.tokens {
+            let tok = t.bytes(line);
+            let wid = d.id(tok, t.hash);
+            let is_label = if wid >= 0 {
+                d.entries[wid as usize].kind == EntryKind::Label
+            } else {
+                tok.starts_with(LABEL_PREFIX.as_bytes())
+            };
+            if is_label {
+                continue;
+            }
+            if wid >= 0 {
+                let w = wid as usize;
+                for (h, v) in hidden.iter_mut().zip(&word_rows[w * dim..(w + 1) * dim]) {
+                    *h += *v;
+                }
+                count += d.subwords[w].len();
+            } else if tok != EOS.as_bytes() {
+                scratch.word.clear();
+                scratch.word.push(b'<');
+                scratch.word.extend_from_slice(tok);
+                scratch.word.push(b'>');
+                feats.clear();
+                d.char_ngrams(&scratch.word, &mut feats);
+                for &f in &feats {
+                    self.add_input_row(&mut hidden, f as usize);
+                }
+                count += feats.len();
+            }
+            scratch.hashes.push(t.hash as i32);
+        }
+        feats.clear();
+        d.word_ngrams_into(&mut feats, &scratch.hashes);
+        for &f in &feats {
+            self.add_input_row(&mut hidden, f as usize);
+        }
+        count += feats.len();
+        scratch.feats = feats;
+        scratch.hidden = hidden;
+        if count == 0 {
+            return;
+        }
+        let inv = (1.0f64 / count as f64) as f32;
+        for h in &mut scratch.hidden {
+            *h *= inv;
+        }
+        self.probabilities_from_hidden(scratch, probs);
+    }
+
+    /// The input rows of the tokens in `scratch.tokens`, as [`Dictionary::line_features`] gives
+    /// them for the same line.
+    fn features_of_tokens(&self, line: &[u8], out: &mut Vec<i32>, scratch: &mut Scratch) {
+        let d = &self.dict;
+        out.clear();
+        scratch.hashes.clear();
+        let tokens = std::mem::take(&mut scratch.tokens);
+        for t in &tokens {
+            d.add_token_hashed(t.bytes(line), t.hash, out, scratch);
+        }
+        scratch.tokens = tokens;
+        let hashes = std::mem::take(&mut scratch.hashes);
+        d.word_ngrams_into(out, &hashes);
+        scratch.hashes = hashes;
     }
 
     /// The model in the reference file format (`.bin`, or `.ftz` when the input is quantized).
@@ -1008,6 +1197,12 @@ impl FastText {
             return;
         }
         self.hidden(feats, scratch);
+        self.probabilities_from_hidden(scratch, probs);
+    }
+
+    /// The label probabilities of `scratch.hidden` into `probs` (already `nlabels` long).
+    fn probabilities_from_hidden(&self, scratch: &mut Scratch, probs: &mut [f32]) {
+        let n = self.dict.nlabels();
         match self.args.loss {
             Loss::HierarchicalSoftmax => {
                 let mut stack = vec![(2 * n - 2, 1.0f32)];
