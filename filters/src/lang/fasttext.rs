@@ -256,8 +256,9 @@ pub struct Dictionary {
     /// `-1` when the model was never pruned.
     pub(crate) pruneidx_size: i64,
     pub(crate) pruneidx: HashMap<i32, i32>,
-    /// Open-addressing table over word ids, keyed by the reference hash.
-    table: Vec<i32>,
+    /// Open-addressing table over word ids, keyed by the reference hash: `(id, hash)` per slot,
+    /// so a probe compares the words only when the hashes agree.
+    table: Vec<(i32, u32)>,
     /// Input rows of each word (itself and its character n-grams).
     subwords: Vec<Vec<i32>>,
     minn: usize,
@@ -288,7 +289,7 @@ impl Dictionary {
             ntokens,
             pruneidx_size,
             pruneidx,
-            table: vec![-1; size],
+            table: vec![(-1, 0); size],
             subwords: Vec::new(),
             minn: args.minn.max(0) as usize,
             maxn: args.maxn.max(0) as usize,
@@ -298,7 +299,7 @@ impl Dictionary {
         for i in 0..d.entries.len() {
             let h = hash(&d.entries[i].word);
             let slot = d.find_slot(&d.entries[i].word, h);
-            d.table[slot] = i as i32;
+            d.table[slot] = (i as i32, h);
         }
         let mut subwords = Vec::with_capacity(nwords as usize);
         let mut buf = Vec::new();
@@ -323,8 +324,8 @@ impl Dictionary {
         let mask = self.table.len() - 1;
         let mut id = h as usize & mask;
         loop {
-            let e = self.table[id];
-            if e < 0 || self.entries[e as usize].word == w {
+            let (e, eh) = self.table[id];
+            if e < 0 || (eh == h && self.entries[e as usize].word == w) {
                 return id;
             }
             id = (id + 1) & mask;
@@ -334,7 +335,7 @@ impl Dictionary {
     /// Id of a token, or `-1`.
     #[inline]
     pub fn id(&self, w: &[u8], h: u32) -> i32 {
-        self.table[self.find_slot(w, h)]
+        self.table[self.find_slot(w, h)].0
     }
 
     /// Tokens seen in training, as stored in the file.
@@ -556,12 +557,39 @@ pub struct Scratch {
     hashes: Vec<i32>,
     /// Tokens of the current line ([`FastText::probabilities_tokens`]).
     pub(crate) tokens: Vec<Token>,
+    /// Summed rows of recent out-of-vocabulary words ([`FastText::probabilities_tokens`]).
+    oov: OovCache,
+    /// One word's summed row.
+    row: Vec<f32>,
     word: Vec<u8>,
     feats: Vec<i32>,
     hidden: Vec<f32>,
     output: Vec<f32>,
     heap: Vec<(f32, i32)>,
 }
+
+/// Per-thread cache of the summed character n-gram rows of out-of-vocabulary words, keyed by
+/// model and word (web text repeats its rare words too). Cleared when full. A hit adds exactly
+/// what a miss computes, so results do not depend on what the cache holds.
+#[derive(Default, Debug)]
+struct OovCache {
+    /// `(model uid << 32) | word hash` to an entry.
+    map: HashMap<u64, u32>,
+    /// The entries' words, back to back.
+    words: Vec<u8>,
+    /// Per entry: word start and end in `words`, number of input rows summed.
+    entries: Vec<(u32, u32, u32)>,
+    /// Per entry, `dim` values.
+    rows: Vec<f32>,
+}
+
+/// Words an [`OovCache`] holds before it is cleared.
+const OOV_CACHE_WORDS: usize = 1 << 15;
+/// Longer out-of-vocabulary words are not cached (rarely repeated; keeps the cache small).
+const OOV_CACHE_WORD_BYTES: usize = 64;
+
+/// Source of [`FastText::uid`].
+static NEXT_UID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// A loaded fastText supervised model.
 #[derive(Clone, Debug)]
@@ -579,6 +607,8 @@ pub struct FastText {
     /// n-grams', added in the reference's order from zero), so the fast path adds one row per
     /// known word instead of one per n-gram; `None` for very large vocabularies.
     word_rows: Option<Vec<f32>>,
+    /// Distinguishes the models sharing one [`OovCache`].
+    uid: u32,
 }
 
 struct Reader<'a> {
@@ -879,6 +909,7 @@ impl FastText {
             tree: Vec::new(),
             decoded,
             word_rows: None,
+            uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         if ft.args.loss == Loss::HierarchicalSoftmax {
             ft.build_tree();
@@ -913,7 +944,8 @@ impl FastText {
     /// Probability vector of a line already split by [`Dictionary::tokenize`] (in
     /// `scratch.tokens`), like [`FastText::probabilities_into`] on the line's
     /// [`Dictionary::line_features`] but faster: a known word adds its precomputed summed row
-    /// instead of one row per character n-gram. The hidden vector is therefore summed in another
+    /// instead of one row per character n-gram, an unknown word the summed row of its n-grams
+    /// (cached per thread in `scratch`: web text repeats words). The hidden vector is therefore summed in another
     /// order, which moves probabilities by float rounding only (about 1e-7); the exact reference
     /// order stays in [`FastText::predict`] and [`FastText::probabilities_into`].
     pub(crate) fn probabilities_tokens(
@@ -958,16 +990,53 @@ impl FastText {
                 }
                 count += d.subwords[w].len();
             } else if tok != EOS.as_bytes() {
+                let key = (u64::from(self.uid) << 32) | u64::from(t.hash);
+                let cache = &mut scratch.oov;
+                let hit = cache.map.get(&key).copied();
+                if let Some(e) = hit {
+                    let (a, b, n) = cache.entries[e as usize];
+                    if &cache.words[a as usize..b as usize] == tok {
+                        let e = e as usize;
+                        for (h, v) in hidden.iter_mut().zip(&cache.rows[e * dim..(e + 1) * dim]) {
+                            *h += *v;
+                        }
+                        count += n as usize;
+                        scratch.hashes.push(t.hash as i32);
+                        continue;
+                    }
+                }
                 scratch.word.clear();
                 scratch.word.push(b'<');
                 scratch.word.extend_from_slice(tok);
                 scratch.word.push(b'>');
                 feats.clear();
                 d.char_ngrams(&scratch.word, &mut feats);
+                let row = &mut scratch.row;
+                row.clear();
+                row.resize(dim, 0.0);
                 for &f in &feats {
-                    self.add_input_row(&mut hidden, f as usize);
+                    self.add_input_row(row, f as usize);
+                }
+                for (h, v) in hidden.iter_mut().zip(row.iter()) {
+                    *h += *v;
                 }
                 count += feats.len();
+                if hit.is_none() && tok.len() <= OOV_CACHE_WORD_BYTES {
+                    if cache.entries.len() >= OOV_CACHE_WORDS {
+                        cache.map.clear();
+                        cache.words.clear();
+                        cache.entries.clear();
+                        cache.rows.clear();
+                    }
+                    let a = cache.words.len() as u32;
+                    cache.words.extend_from_slice(tok);
+                    let e = cache.entries.len() as u32;
+                    cache
+                        .entries
+                        .push((a, cache.words.len() as u32, feats.len() as u32));
+                    cache.rows.extend_from_slice(row);
+                    cache.map.insert(key, e);
+                }
             }
             scratch.hashes.push(t.hash as i32);
         }

@@ -690,13 +690,15 @@ mod tests {
             "gaur goizean udaletxeko langileek bilera egin dute hiriko plazan",
             "влада је јуче усвојила предлог закона о буџету",
             "zzqxv qwpmk unknownish wordz __label__ca mixed\nwith a newline",
+            "zzqxv zzqxv qwpmk zzqxv wordz",
             "__label__es",
             "x",
             "",
         ];
         let mut sc = Scratch::default();
         let (mut feats, mut want, mut got) = (Vec::new(), Vec::new(), Vec::new());
-        for m in models {
+        // Twice over, so the second pass reads unknown words from the per-thread cache.
+        for m in models.iter().chain(&models) {
             for line in lines {
                 let reference = line.replace('\n', " ");
                 m.dictionary()
