@@ -560,7 +560,7 @@ impl LangId {
             let s = self.scores_with(chunk, scripts, nonspace);
             let w = chunk.len() as f64;
             weight += w;
-            let best = top_k(&s, 1)[0].0;
+            let best = best_label(&s);
             shares[best.index()] += w;
             for (t, p) in total.iter_mut().zip(s) {
                 *t += w * p as f64;
@@ -664,6 +664,19 @@ fn top_index(s: &[f32; 36]) -> usize {
     best
 }
 
+/// The label [`top_k`]`(s, 1)` puts first (largest score, ties by label order), without sorting.
+fn best_label(s: &[f32]) -> Lang {
+    let mut best = Lang::ALL[0];
+    for &l in &Lang::ALL[1..] {
+        match s[l.index()].total_cmp(&s[best.index()]) {
+            std::cmp::Ordering::Greater => best = l,
+            std::cmp::Ordering::Equal if l < best => best = l,
+            _ => {}
+        }
+    }
+    best
+}
+
 /// The `k` largest entries as `(Lang, score)`, ties broken by label order (deterministic).
 pub(crate) fn top_k(s: &[f32], k: usize) -> Vec<(Lang, f32)> {
     let mut v: Vec<(Lang, f32)> = Lang::ALL.iter().map(|l| (*l, s[l.index()])).collect();
@@ -675,6 +688,18 @@ pub(crate) fn top_k(s: &[f32], k: usize) -> Vec<(Lang, f32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn best_label_is_the_first_of_top_k() {
+        let mut s = [0.0f32; 36];
+        assert_eq!(best_label(&s), top_k(&s, 1)[0].0);
+        s[Lang::Gl.index()] = 0.4;
+        s[Lang::Pt.index()] = 0.4;
+        s[Lang::Es.index()] = 0.2;
+        assert_eq!(best_label(&s), top_k(&s, 1)[0].0);
+        s[Lang::Pt.index()] = 0.41;
+        assert_eq!(best_label(&s), Lang::Pt);
+    }
 
     #[test]
     fn summed_word_rows_give_the_reference_probabilities() {
