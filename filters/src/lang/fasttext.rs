@@ -256,8 +256,9 @@ pub struct Dictionary {
     /// `-1` when the model was never pruned.
     pub(crate) pruneidx_size: i64,
     pub(crate) pruneidx: HashMap<i32, i32>,
-    /// Open-addressing table over word ids, keyed by the reference hash.
-    table: Vec<i32>,
+    /// Open-addressing table over word ids, keyed by the reference hash: `(id, hash)` per slot,
+    /// so a probe compares the words only when the hashes agree.
+    table: Vec<(i32, u32)>,
     /// Input rows of each word (itself and its character n-grams).
     subwords: Vec<Vec<i32>>,
     minn: usize,
@@ -288,7 +289,7 @@ impl Dictionary {
             ntokens,
             pruneidx_size,
             pruneidx,
-            table: vec![-1; size],
+            table: vec![(-1, 0); size],
             subwords: Vec::new(),
             minn: args.minn.max(0) as usize,
             maxn: args.maxn.max(0) as usize,
@@ -298,7 +299,7 @@ impl Dictionary {
         for i in 0..d.entries.len() {
             let h = hash(&d.entries[i].word);
             let slot = d.find_slot(&d.entries[i].word, h);
-            d.table[slot] = i as i32;
+            d.table[slot] = (i as i32, h);
         }
         let mut subwords = Vec::with_capacity(nwords as usize);
         let mut buf = Vec::new();
@@ -323,8 +324,8 @@ impl Dictionary {
         let mask = self.table.len() - 1;
         let mut id = h as usize & mask;
         loop {
-            let e = self.table[id];
-            if e < 0 || self.entries[e as usize].word == w {
+            let (e, eh) = self.table[id];
+            if e < 0 || (eh == h && self.entries[e as usize].word == w) {
                 return id;
             }
             id = (id + 1) & mask;
@@ -334,7 +335,7 @@ impl Dictionary {
     /// Id of a token, or `-1`.
     #[inline]
     pub fn id(&self, w: &[u8], h: u32) -> i32 {
-        self.table[self.find_slot(w, h)]
+        self.table[self.find_slot(w, h)].0
     }
 
     /// Tokens seen in training, as stored in the file.
@@ -446,7 +447,10 @@ impl Dictionary {
     }
 
     fn add_token(&self, tok: &[u8], out: &mut Vec<i32>, scratch: &mut Scratch) {
-        let h = hash(tok);
+        self.add_token_hashed(tok, hash(tok), out, scratch);
+    }
+
+    fn add_token_hashed(&self, tok: &[u8], h: u32, out: &mut Vec<i32>, scratch: &mut Scratch) {
         let wid = self.id(tok, h);
         let is_label = if wid >= 0 {
             self.entries[wid as usize].kind == EntryKind::Label
@@ -472,6 +476,48 @@ impl Dictionary {
         scratch.hashes.push(h as i32);
     }
 
+    /// Split `line` into tokens as [`Dictionary::line_features`] does, with each token's hash
+    /// (which does not depend on the model, so one tokenisation serves every model of a stack).
+    /// A newline is the `</s>` token when `newline_is_eos` is set, a plain separator otherwise
+    /// (the same as replacing it by a space first); `add_eos` appends a final `</s>`.
+    pub(crate) fn tokenize(
+        line: &[u8],
+        newline_is_eos: bool,
+        add_eos: bool,
+        tokens: &mut Vec<Token>,
+    ) {
+        tokens.clear();
+        let eos = Token {
+            start: u32::MAX,
+            end: u32::MAX,
+            hash: hash(EOS.as_bytes()),
+        };
+        let len = line.len();
+        let mut i = 0;
+        while i < len {
+            let b = line[i];
+            if b == b'\n' && newline_is_eos {
+                tokens.push(eos);
+                i += 1;
+            } else if is_sep(b) {
+                i += 1;
+            } else {
+                let start = i;
+                while i < len && !is_sep(line[i]) {
+                    i += 1;
+                }
+                tokens.push(Token {
+                    start: start as u32,
+                    end: i as u32,
+                    hash: hash(&line[start..i]),
+                });
+            }
+        }
+        if add_eos {
+            tokens.push(eos);
+        }
+    }
+
     fn word_ngrams_into(&self, out: &mut Vec<i32>, hashes: &[i32]) {
         let n = self.word_ngrams.max(1) as usize;
         if n <= 1 || self.bucket <= 0 {
@@ -487,16 +533,63 @@ impl Dictionary {
     }
 }
 
+/// One token of a line: its byte range (`u32::MAX` for `</s>`) and its hash.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Token {
+    start: u32,
+    end: u32,
+    hash: u32,
+}
+
+impl Token {
+    fn bytes<'a>(&self, line: &'a [u8]) -> &'a [u8] {
+        if self.start == u32::MAX {
+            EOS.as_bytes()
+        } else {
+            &line[self.start as usize..self.end as usize]
+        }
+    }
+}
+
 /// Reusable buffers for prediction (one per thread).
 #[derive(Default, Debug)]
 pub struct Scratch {
     hashes: Vec<i32>,
+    /// Tokens of the current line ([`FastText::probabilities_tokens`]).
+    pub(crate) tokens: Vec<Token>,
+    /// Summed rows of recent out-of-vocabulary words ([`FastText::probabilities_tokens`]).
+    oov: OovCache,
+    /// One word's summed row.
+    row: Vec<f32>,
     word: Vec<u8>,
     feats: Vec<i32>,
     hidden: Vec<f32>,
     output: Vec<f32>,
     heap: Vec<(f32, i32)>,
 }
+
+/// Per-thread cache of the summed character n-gram rows of out-of-vocabulary words, keyed by
+/// model and word (web text repeats its rare words too). Cleared when full. A hit adds exactly
+/// what a miss computes, so results do not depend on what the cache holds.
+#[derive(Default, Debug)]
+struct OovCache {
+    /// `(model uid << 32) | word hash` to an entry.
+    map: HashMap<u64, u32>,
+    /// The entries' words, back to back.
+    words: Vec<u8>,
+    /// Per entry: word start and end in `words`, number of input rows summed.
+    entries: Vec<(u32, u32, u32)>,
+    /// Per entry, `dim` values.
+    rows: Vec<f32>,
+}
+
+/// Words an [`OovCache`] holds before it is cleared.
+const OOV_CACHE_WORDS: usize = 1 << 15;
+/// Longer out-of-vocabulary words are not cached (rarely repeated; keeps the cache small).
+const OOV_CACHE_WORD_BYTES: usize = 64;
+
+/// Source of [`FastText::uid`].
+static NEXT_UID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// A loaded fastText supervised model.
 #[derive(Clone, Debug)]
@@ -510,6 +603,12 @@ pub struct FastText {
     /// The quantized input matrix decoded to `f32` rows (each value is exactly what the
     /// reference adds: `norm * centroid`), for speed; `None` for dense or very large matrices.
     decoded: Option<Vec<f32>>,
+    /// Per vocabulary word, the sum of its input rows (the word's own and its character
+    /// n-grams', added in the reference's order from zero), so the fast path adds one row per
+    /// known word instead of one per n-gram; `None` for very large vocabularies.
+    word_rows: Option<Vec<f32>>,
+    /// Distinguishes the models sharing one [`OovCache`].
+    uid: u32,
 }
 
 struct Reader<'a> {
@@ -809,11 +908,170 @@ impl FastText {
             output,
             tree: Vec::new(),
             decoded,
+            word_rows: None,
+            uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         if ft.args.loss == Loss::HierarchicalSoftmax {
             ft.build_tree();
         }
+        let dim = ft.args.dim as usize;
+        if ft.dict.maxn > 0 && ft.dict.nwords() * dim <= 16 << 20 {
+            let mut rows = vec![0.0f32; ft.dict.nwords() * dim];
+            for (w, row) in rows.chunks_exact_mut(dim).enumerate() {
+                for &f in &ft.dict.subwords[w] {
+                    ft.add_input_row(row, f as usize);
+                }
+            }
+            ft.word_rows = Some(rows);
+        }
         ft
+    }
+
+    /// `x += input row i` (from the decoded table when there is one).
+    #[inline]
+    fn add_input_row(&self, x: &mut [f32], i: usize) {
+        match &self.decoded {
+            Some(d) => {
+                let dim = x.len();
+                for (h, v) in x.iter_mut().zip(&d[i * dim..(i + 1) * dim]) {
+                    *h += *v;
+                }
+            }
+            None => self.input.add_row(x, i),
+        }
+    }
+
+    /// Probability vector of a line already split by [`Dictionary::tokenize`] (in
+    /// `scratch.tokens`), like [`FastText::probabilities_into`] on the line's
+    /// [`Dictionary::line_features`] but faster: a known word adds its precomputed summed row
+    /// instead of one row per character n-gram, an unknown word the summed row of its n-grams
+    /// (cached per thread in `scratch`: web text repeats words). The hidden vector is therefore summed in another
+    /// order, which moves probabilities by float rounding only (about 1e-7); the exact reference
+    /// order stays in [`FastText::predict`] and [`FastText::probabilities_into`].
+    pub(crate) fn probabilities_tokens(
+        &self,
+        line: &[u8],
+        scratch: &mut Scratch,
+        probs: &mut Vec<f32>,
+    ) {
+        let Some(word_rows) = &self.word_rows else {
+            let mut feats = std::mem::take(&mut scratch.feats);
+            self.features_of_tokens(line, &mut feats, scratch);
+            self.probabilities_into(&feats, scratch, probs);
+            scratch.feats = feats;
+            return;
+        };
+        let d = &self.dict;
+        let dim = self.args.dim as usize;
+        let n = d.nlabels();
+        probs.clear();
+        probs.resize(n, 0.0);
+        let mut hidden = std::mem::take(&mut scratch.hidden);
+        hidden.clear();
+        hidden.resize(dim, 0.0);
+        let mut feats = std::mem::take(&mut scratch.feats);
+        let mut count = 0usize;
+        scratch.hashes.clear();
+        for t in &scratch.tokens {
+            let tok = t.bytes(line);
+            let wid = d.id(tok, t.hash);
+            let is_label = if wid >= 0 {
+                d.entries[wid as usize].kind == EntryKind::Label
+            } else {
+                tok.starts_with(LABEL_PREFIX.as_bytes())
+            };
+            if is_label {
+                continue;
+            }
+            if wid >= 0 {
+                let w = wid as usize;
+                for (h, v) in hidden.iter_mut().zip(&word_rows[w * dim..(w + 1) * dim]) {
+                    *h += *v;
+                }
+                count += d.subwords[w].len();
+            } else if tok != EOS.as_bytes() {
+                let key = (u64::from(self.uid) << 32) | u64::from(t.hash);
+                let cache = &mut scratch.oov;
+                let hit = cache.map.get(&key).copied();
+                if let Some(e) = hit {
+                    let (a, b, n) = cache.entries[e as usize];
+                    if &cache.words[a as usize..b as usize] == tok {
+                        let e = e as usize;
+                        for (h, v) in hidden.iter_mut().zip(&cache.rows[e * dim..(e + 1) * dim]) {
+                            *h += *v;
+                        }
+                        count += n as usize;
+                        scratch.hashes.push(t.hash as i32);
+                        continue;
+                    }
+                }
+                scratch.word.clear();
+                scratch.word.push(b'<');
+                scratch.word.extend_from_slice(tok);
+                scratch.word.push(b'>');
+                feats.clear();
+                d.char_ngrams(&scratch.word, &mut feats);
+                let row = &mut scratch.row;
+                row.clear();
+                row.resize(dim, 0.0);
+                for &f in &feats {
+                    self.add_input_row(row, f as usize);
+                }
+                for (h, v) in hidden.iter_mut().zip(row.iter()) {
+                    *h += *v;
+                }
+                count += feats.len();
+                if hit.is_none() && tok.len() <= OOV_CACHE_WORD_BYTES {
+                    if cache.entries.len() >= OOV_CACHE_WORDS {
+                        cache.map.clear();
+                        cache.words.clear();
+                        cache.entries.clear();
+                        cache.rows.clear();
+                    }
+                    let a = cache.words.len() as u32;
+                    cache.words.extend_from_slice(tok);
+                    let e = cache.entries.len() as u32;
+                    cache
+                        .entries
+                        .push((a, cache.words.len() as u32, feats.len() as u32));
+                    cache.rows.extend_from_slice(row);
+                    cache.map.insert(key, e);
+                }
+            }
+            scratch.hashes.push(t.hash as i32);
+        }
+        feats.clear();
+        d.word_ngrams_into(&mut feats, &scratch.hashes);
+        for &f in &feats {
+            self.add_input_row(&mut hidden, f as usize);
+        }
+        count += feats.len();
+        scratch.feats = feats;
+        scratch.hidden = hidden;
+        if count == 0 {
+            return;
+        }
+        let inv = (1.0f64 / count as f64) as f32;
+        for h in &mut scratch.hidden {
+            *h *= inv;
+        }
+        self.probabilities_from_hidden(scratch, probs);
+    }
+
+    /// The input rows of the tokens in `scratch.tokens`, as [`Dictionary::line_features`] gives
+    /// them for the same line.
+    fn features_of_tokens(&self, line: &[u8], out: &mut Vec<i32>, scratch: &mut Scratch) {
+        let d = &self.dict;
+        out.clear();
+        scratch.hashes.clear();
+        let tokens = std::mem::take(&mut scratch.tokens);
+        for t in &tokens {
+            d.add_token_hashed(t.bytes(line), t.hash, out, scratch);
+        }
+        scratch.tokens = tokens;
+        let hashes = std::mem::take(&mut scratch.hashes);
+        d.word_ngrams_into(out, &hashes);
+        scratch.hashes = hashes;
     }
 
     /// The model in the reference file format (`.bin`, or `.ftz` when the input is quantized).
@@ -1008,6 +1266,12 @@ impl FastText {
             return;
         }
         self.hidden(feats, scratch);
+        self.probabilities_from_hidden(scratch, probs);
+    }
+
+    /// The label probabilities of `scratch.hidden` into `probs` (already `nlabels` long).
+    fn probabilities_from_hidden(&self, scratch: &mut Scratch, probs: &mut [f32]) {
+        let n = self.dict.nlabels();
         match self.args.loss {
             Loss::HierarchicalSoftmax => {
                 let mut stack = vec![(2 * n - 2, 1.0f32)];

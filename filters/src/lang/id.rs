@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use super::fasttext::{FastText, Scratch};
+use super::fasttext::{Dictionary, FastText, Scratch};
 use super::{Lang, LangError, normalize_into};
 
 /// The built-in model (see `filters/models/README.md`), a quantized fastText file.
@@ -138,7 +138,6 @@ impl Group {
 struct ThreadScratch {
     ft: Scratch,
     text: String,
-    feats: Vec<i32>,
     probs: Vec<f32>,
 }
 
@@ -445,8 +444,13 @@ impl LangId {
     /// that map to the same tria label are summed; then tria's script rule applies: `sr` is
     /// Cyrillic, `sh`/`hr` are Latin, so mass moves to the label matching the line's script.
     pub fn scores(&self, line: &str) -> [f32; 36] {
-        let mut s = [0.0f32; 36];
         let (scripts, nonspace) = letter_stats(line);
+        self.scores_with(line, scripts, nonspace)
+    }
+
+    /// [`LangId::scores`] with the line's [`letter_stats`] already counted.
+    fn scores_with(&self, line: &str, scripts: Scripts, nonspace: usize) -> [f32; 36] {
+        let mut s = [0.0f32; 36];
         let letters = scripts.letters;
         if let Some(r) = is_non_linguistic(letters, nonspace) {
             s[Lang::Other.index()] = low_confidence(r);
@@ -463,21 +467,17 @@ impl LangId {
                 SCRATCH.with(|sc| {
                     let sc = &mut *sc.borrow_mut();
                     let mut text = std::mem::take(&mut sc.text);
-                    let mut feats = std::mem::take(&mut sc.feats);
                     text.clear();
                     if *norm {
                         normalize_into(line, &mut text);
                     } else {
                         text.push_str(line);
                     }
-                    // A newline would end the reference's line early; treat it as a space.
-                    if text.contains('\n') {
-                        text = text.replace('\n', " ");
-                    }
+                    // A newline would end the reference's line early; it separates tokens like a
+                    // space. One tokenisation serves both stages.
+                    Dictionary::tokenize(text.as_bytes(), false, true, &mut sc.ft.tokens);
                     let m: &FastText = model;
-                    m.dictionary()
-                        .line_features(text.as_bytes(), true, &mut feats, &mut sc.ft);
-                    m.probabilities_into(&feats, &mut sc.ft, &mut sc.probs);
+                    m.probabilities_tokens(text.as_bytes(), &mut sc.ft, &mut sc.probs);
                     if let Some(w) = prior {
                         apply_prior(&mut sc.probs, w);
                     }
@@ -492,13 +492,7 @@ impl LangId {
                             .find(|g| g.member[top] && s[top] < GROUP_SKIP_ABOVE)
                         {
                             let gm = &g.model;
-                            gm.dictionary().line_features(
-                                text.as_bytes(),
-                                true,
-                                &mut feats,
-                                &mut sc.ft,
-                            );
-                            gm.probabilities_into(&feats, &mut sc.ft, &mut sc.probs);
+                            gm.probabilities_tokens(text.as_bytes(), &mut sc.ft, &mut sc.probs);
                             if let Some(w) = &g.prior {
                                 apply_prior(&mut sc.probs, w);
                             }
@@ -517,7 +511,6 @@ impl LangId {
                         }
                     }
                     sc.text = text;
-                    sc.feats = feats;
                 });
             }
             #[cfg(feature = "whatlang")]
@@ -557,13 +550,17 @@ impl LangId {
         let mut weight = 0.0f64;
         let mut score_chunk = |chunk: &str| {
             let chunk = chunk.trim();
-            if chunk.is_empty() || non_linguistic(chunk).is_some() {
+            if chunk.is_empty() {
                 return;
             }
-            let s = self.scores(chunk);
+            let (scripts, nonspace) = letter_stats(chunk);
+            if is_non_linguistic(scripts.letters, nonspace).is_some() {
+                return;
+            }
+            let s = self.scores_with(chunk, scripts, nonspace);
             let w = chunk.len() as f64;
             weight += w;
-            let best = top_k(&s, 1)[0].0;
+            let best = best_label(&s);
             shares[best.index()] += w;
             for (t, p) in total.iter_mut().zip(s) {
                 *t += w * p as f64;
@@ -667,6 +664,19 @@ fn top_index(s: &[f32; 36]) -> usize {
     best
 }
 
+/// The label [`top_k`]`(s, 1)` puts first (largest score, ties by label order), without sorting.
+fn best_label(s: &[f32]) -> Lang {
+    let mut best = Lang::ALL[0];
+    for &l in &Lang::ALL[1..] {
+        match s[l.index()].total_cmp(&s[best.index()]) {
+            std::cmp::Ordering::Greater => best = l,
+            std::cmp::Ordering::Equal if l < best => best = l,
+            _ => {}
+        }
+    }
+    best
+}
+
 /// The `k` largest entries as `(Lang, score)`, ties broken by label order (deterministic).
 pub(crate) fn top_k(s: &[f32], k: usize) -> Vec<(Lang, f32)> {
     let mut v: Vec<(Lang, f32)> = Lang::ALL.iter().map(|l| (*l, s[l.index()])).collect();
@@ -678,6 +688,59 @@ pub(crate) fn top_k(s: &[f32], k: usize) -> Vec<(Lang, f32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn best_label_is_the_first_of_top_k() {
+        let mut s = [0.0f32; 36];
+        assert_eq!(best_label(&s), top_k(&s, 1)[0].0);
+        s[Lang::Gl.index()] = 0.4;
+        s[Lang::Pt.index()] = 0.4;
+        s[Lang::Es.index()] = 0.2;
+        assert_eq!(best_label(&s), top_k(&s, 1)[0].0);
+        s[Lang::Pt.index()] = 0.41;
+        assert_eq!(best_label(&s), Lang::Pt);
+    }
+
+    #[test]
+    fn summed_word_rows_give_the_reference_probabilities() {
+        // The fast path (one summed row per known word, one tokenisation for both stages) against
+        // the reference feature list, on every built-in model: same top label, probabilities
+        // equal up to float rounding.
+        let id = LangId::builtin().unwrap();
+        let mut models: Vec<&FastText> = vec![id.fasttext().unwrap()];
+        models.extend(id.groups().iter().map(|g| &g.model));
+        let lines = [
+            "el consell de govern ha aprovat avui el projecte de llei de pressupostos",
+            "a xunta de galicia aprobou onte o proxecto de lei de orzamentos",
+            "gaur goizean udaletxeko langileek bilera egin dute hiriko plazan",
+            "влада је јуче усвојила предлог закона о буџету",
+            "zzqxv qwpmk unknownish wordz __label__ca mixed\nwith a newline",
+            "zzqxv zzqxv qwpmk zzqxv wordz",
+            "__label__es",
+            "x",
+            "",
+        ];
+        let mut sc = Scratch::default();
+        let (mut feats, mut want, mut got) = (Vec::new(), Vec::new(), Vec::new());
+        // Twice over, so the second pass reads unknown words from the per-thread cache.
+        for m in models.iter().chain(&models) {
+            for line in lines {
+                let reference = line.replace('\n', " ");
+                m.dictionary()
+                    .line_features(reference.as_bytes(), true, &mut feats, &mut sc);
+                m.probabilities_into(&feats, &mut sc, &mut want);
+                Dictionary::tokenize(line.as_bytes(), false, true, &mut sc.tokens);
+                m.probabilities_tokens(line.as_bytes(), &mut sc, &mut got);
+                assert_eq!(want.len(), got.len());
+                let argmax =
+                    |v: &[f32]| (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b });
+                assert_eq!(argmax(&want), argmax(&got), "{line:?}");
+                for (a, b) in want.iter().zip(&got) {
+                    assert!((a - b).abs() < 1e-5, "{line:?}: {a} vs {b}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn builtin_identifies_core_languages() {
