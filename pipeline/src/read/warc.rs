@@ -710,8 +710,8 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         while at < bytes.len() {
             let eol = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
             let line_end = if eol < bytes.len() {
-                if bytes[eol - 1] != b'\r' {
-                    ok = false; // an LF-only line: the general path counts it
+                if eol == at || bytes[eol - 1] != b'\r' {
+                    ok = false; // an LF-only line: the general path deals with it
                     break;
                 }
                 eol - 1
@@ -809,6 +809,36 @@ fn trim_trailing_blank_lines(block: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Headers the fast path must leave to the line-by-line path, with the line-by-line answer:
+    /// an LF-only empty line first (the header ends there, without a Content-Length), an LF-only
+    /// field, a folded field, a version line inside the header.
+    #[test]
+    fn unusual_headers_take_the_general_path() {
+        let (r, skipped, _) =
+            records(b"WARC/1.0\r\n\nWARC-Type: conversion\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n");
+        assert!(r.is_empty(), "{r:?}");
+        assert_eq!(skipped.first(), Some(&"malformed_header"));
+
+        let (r, _, c) =
+            records(b"WARC/1.0\r\nWARC-Type: conversion\nContent-Length: 2\r\n\r\nhi\r\n\r\n");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].block, b"hi");
+        assert_eq!(c.get("repaired:lf_line_endings"), 1);
+
+        let (r, _, _) = records(
+            b"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: http://a/\r\n  b\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n",
+        );
+        assert_eq!(r[0].header("WARC-Target-URI"), Some("http://a/ b"));
+        assert_eq!(r[0].header("content-length"), Some("2"));
+
+        let (r, skipped, _) = records(
+            b"WARC/1.0\r\nWARC-Type: conversion\r\nWARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n",
+        );
+        assert_eq!(skipped, vec!["malformed_header"]);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].block, b"hi");
+    }
 
     fn records(data: &[u8]) -> (Vec<WarcRecord>, Vec<&'static str>, Counters) {
         drain(WarcParser::new(data))
