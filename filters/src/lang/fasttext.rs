@@ -421,33 +421,15 @@ impl Dictionary {
     ) {
         out.clear();
         scratch.hashes.clear();
-        let len = line.len();
-        let mut i = 0;
-        while i < len {
-            let b = line[i];
-            if b == b'\n' {
-                self.add_token(EOS.as_bytes(), out, scratch);
-                i += 1;
-            } else if is_sep(b) {
-                i += 1;
-            } else {
-                let start = i;
-                while i < len && !is_sep(line[i]) {
-                    i += 1;
-                }
-                self.add_token(&line[start..i], out, scratch);
-            }
+        let mut tokens = std::mem::take(&mut scratch.tokens);
+        Self::tokenize(line, true, add_eos, &mut tokens);
+        for t in &tokens {
+            self.add_token_hashed(t.bytes(line), t.hash, out, scratch);
         }
-        if add_eos {
-            self.add_token(EOS.as_bytes(), out, scratch);
-        }
+        scratch.tokens = tokens;
         let hashes = std::mem::take(&mut scratch.hashes);
         self.word_ngrams_into(out, &hashes);
         scratch.hashes = hashes;
-    }
-
-    fn add_token(&self, tok: &[u8], out: &mut Vec<i32>, scratch: &mut Scratch) {
-        self.add_token_hashed(tok, hash(tok), out, scratch);
     }
 
     fn add_token_hashed(&self, tok: &[u8], h: u32, out: &mut Vec<i32>, scratch: &mut Scratch) {
