@@ -432,14 +432,19 @@ impl Dictionary {
         scratch.hashes = hashes;
     }
 
-    fn add_token_hashed(&self, tok: &[u8], h: u32, out: &mut Vec<i32>, scratch: &mut Scratch) {
-        let wid = self.id(tok, h);
-        let is_label = if wid >= 0 {
+    /// Whether token `tok` (dictionary id `wid`, negative when unknown) is a label, which the
+    /// reference skips in an input line.
+    fn is_label(&self, tok: &[u8], wid: i32) -> bool {
+        if wid >= 0 {
             self.entries[wid as usize].kind == EntryKind::Label
         } else {
             tok.starts_with(LABEL_PREFIX.as_bytes())
-        };
-        if is_label {
+        }
+    }
+
+    fn add_token_hashed(&self, tok: &[u8], h: u32, out: &mut Vec<i32>, scratch: &mut Scratch) {
+        let wid = self.id(tok, h);
+        if self.is_label(tok, wid) {
             return;
         }
         if wid < 0 {
@@ -957,12 +962,7 @@ impl FastText {
         for t in &scratch.tokens {
             let tok = t.bytes(line);
             let wid = d.id(tok, t.hash);
-            let is_label = if wid >= 0 {
-                d.entries[wid as usize].kind == EntryKind::Label
-            } else {
-                tok.starts_with(LABEL_PREFIX.as_bytes())
-            };
-            if is_label {
+            if d.is_label(tok, wid) {
                 continue;
             }
             if wid >= 0 {
