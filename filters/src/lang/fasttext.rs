@@ -419,10 +419,16 @@ impl Dictionary {
         out: &mut Vec<i32>,
         scratch: &mut Scratch,
     ) {
+        Self::tokenize(line, true, add_eos, &mut scratch.tokens);
+        self.token_features(line, out, scratch);
+    }
+
+    /// The input rows of the tokens of `line` already in `scratch.tokens` (from
+    /// [`Dictionary::tokenize`]), as the reference gives them.
+    pub(crate) fn token_features(&self, line: &[u8], out: &mut Vec<i32>, scratch: &mut Scratch) {
         out.clear();
         scratch.hashes.clear();
-        let mut tokens = std::mem::take(&mut scratch.tokens);
-        Self::tokenize(line, true, add_eos, &mut tokens);
+        let tokens = std::mem::take(&mut scratch.tokens);
         for t in &tokens {
             self.add_token_hashed(t.bytes(line), t.hash, out, scratch);
         }
@@ -943,7 +949,7 @@ impl FastText {
     ) {
         let Some(word_rows) = &self.word_rows else {
             let mut feats = std::mem::take(&mut scratch.feats);
-            self.features_of_tokens(line, &mut feats, scratch);
+            self.dict.token_features(line, &mut feats, scratch);
             self.probabilities_into(&feats, scratch, probs);
             scratch.feats = feats;
             return;
@@ -1038,22 +1044,6 @@ impl FastText {
             *h *= inv;
         }
         self.probabilities_from_hidden(scratch, probs);
-    }
-
-    /// The input rows of the tokens in `scratch.tokens`, as [`Dictionary::line_features`] gives
-    /// them for the same line.
-    fn features_of_tokens(&self, line: &[u8], out: &mut Vec<i32>, scratch: &mut Scratch) {
-        let d = &self.dict;
-        out.clear();
-        scratch.hashes.clear();
-        let tokens = std::mem::take(&mut scratch.tokens);
-        for t in &tokens {
-            d.add_token_hashed(t.bytes(line), t.hash, out, scratch);
-        }
-        scratch.tokens = tokens;
-        let hashes = std::mem::take(&mut scratch.hashes);
-        d.word_ngrams_into(out, &hashes);
-        scratch.hashes = hashes;
     }
 
     /// The model in the reference file format (`.bin`, or `.ftz` when the input is quantized).
