@@ -156,6 +156,11 @@ impl Matrix {
         }
     }
 
+    /// `x += row(i)`, for the trainer (decoding quantized rows).
+    pub(crate) fn add_row_to(&self, x: &mut [f32], i: usize) {
+        self.add_row(x, i)
+    }
+
     /// `x += row(i)`, as the reference `addRowToVector` does.
     #[inline]
     fn add_row(&self, x: &mut [f32], i: usize) {
@@ -1259,6 +1264,30 @@ impl FastText {
                     stack.push((t.right as usize, p * f));
                 }
             }
+            Loss::Softmax => {
+                if let Matrix::Dense { n: dim, data, .. } = &self.output {
+                    // The reference adds a row's products one after the other (a chain of
+                    // dependent additions, one per dimension, for every label); eight
+                    // independent partial sums give the same value up to float rounding, which
+                    // is all this path promises, and let the compiler use vector registers.
+                    let h = &scratch.hidden;
+                    let mut max = f32::NEG_INFINITY;
+                    for (p, row) in probs.iter_mut().zip(data.chunks_exact(*dim)) {
+                        *p = dot_lanes(row, h);
+                        max = max.max(*p);
+                    }
+                    let mut z = 0.0f32;
+                    for p in probs.iter_mut() {
+                        *p = (*p - max).exp();
+                        z += *p;
+                    }
+                    let inv = 1.0 / z;
+                    probs.iter_mut().for_each(|p| *p *= inv);
+                } else {
+                    self.compute_output(scratch);
+                    probs.copy_from_slice(&scratch.output);
+                }
+            }
             _ => {
                 self.compute_output(scratch);
                 probs.copy_from_slice(&scratch.output);
@@ -1412,6 +1441,25 @@ fn write_matrix(b: &mut Vec<u8>, m: &Matrix) {
             }
         }
     }
+}
+
+/// `a · b` with eight independent partial sums (vectorisable; equal to the sequential sum up to
+/// float rounding).
+#[inline]
+fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut tail = 0.0f32;
+    for (x, y) in ra.iter().zip(rb) {
+        tail += x * y;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 #[inline]

@@ -84,6 +84,28 @@ pub struct TrainConfig {
     /// 15,000 more). Lines held out for validation are never used, and a generated line that
     /// falls in the validation split itself is dropped.
     pub transliterate: Vec<[String; 2]>,
+    /// Crop augmentation: each training line longer than `crop_words[1]` words adds, with this
+    /// probability, one extra example made of a random window of `crop_words[0]..=crop_words[1]`
+    /// consecutive words of it (0 = off). Web pages are scored line by line and many lines are
+    /// short, while some classes' data are mostly long sentences (gl: news, 22 % of lines of 30
+    /// characters or less, against 45 % for es and pt): crops give every class short examples of
+    /// its own vocabulary. A crop that falls in the validation split is dropped.
+    pub crop_share: f32,
+    /// Shortest and longest crop, in words (see `crop_share`).
+    pub crop_words: [usize; 2],
+    /// Split `other` by source language for training (0 = off; also off when the data directory
+    /// has no `other.txt` or no `other.sources.tsv`, its `line<TAB>lang<TAB>source` file): every
+    /// language of `other.sources.tsv` with at least
+    /// this many lines becomes its own label `other-<code>`, the rest stay `other`. One softmax row
+    /// cannot stand for 473 languages at once (Finnish and Estonian lines went to `other` because
+    /// of Karelian and Võro in it); the predictor adds the sub-labels back up into `other`, and the
+    /// trainer balances them as one class.
+    pub split_other: usize,
+    /// After product quantization, train the output layer again for this many epochs on the
+    /// quantized input rows (0 = off), learning rate decaying from `qretrain_lr`.
+    pub qretrain_epochs: usize,
+    /// Initial learning rate of `qretrain_epochs`.
+    pub qretrain_lr: f32,
 }
 
 impl Default for TrainConfig {
@@ -109,6 +131,11 @@ impl Default for TrainConfig {
             pq_dsub: 2,
             labels: Vec::new(),
             transliterate: Vec::new(),
+            crop_share: 0.3,
+            crop_words: [2, 5],
+            split_other: 1000,
+            qretrain_epochs: 2,
+            qretrain_lr: 0.1,
         }
     }
 }
@@ -326,8 +353,80 @@ pub fn split_corpus(corpus: &Corpus, valid_permille: u32) -> (Corpus, Corpus) {
 /// the whole of `tria lid train --data DIR --out MODEL` except writing the file
 /// ([`FastText::save`]).
 pub fn train_dir(dir: &Path, cfg: &TrainConfig) -> Result<(FastText, TrainReport), LangError> {
-    let corpus = read_corpus(dir)?;
+    let mut corpus = read_corpus(dir)?;
+    let sources = dir.join("other.sources.tsv");
+    if cfg.split_other > 0 && sources.exists() && corpus.iter().any(|(l, _)| l == "other") {
+        split_other(&mut corpus, &sources, cfg.split_other)?;
+    }
     train_corpus(&corpus, cfg)
+}
+
+/// Replace the `other` class of `corpus` by `other-<code>` classes, one per source language with
+/// at least `min_lines` lines, and `other` for the rest (see [`TrainConfig::split_other`]).
+/// `sources` is `line<TAB>lang<TAB>source` with a header row, `line` 1-based in `other.txt`;
+/// `lang` is a code such as `ast`, `cmn_Hans` or `udhr:dzo` (the code is what comes before `_`).
+pub fn split_other(corpus: &mut Corpus, sources: &Path, min_lines: usize) -> Result<(), LangError> {
+    let bad = |reason: String| LangError::Data {
+        path: sources.display().to_string(),
+        reason,
+    };
+    let Some(pos) = corpus.iter().position(|(l, _)| l == "other") else {
+        return Err(bad("split_other: the data has no other.txt".into()));
+    };
+    let text = std::fs::read_to_string(sources).map_err(|e| LangError::Io {
+        path: sources.display().to_string(),
+        source: e,
+    })?;
+    let lines = std::mem::take(&mut corpus[pos].1);
+    let mut code_of = vec![String::new(); lines.len()];
+    for (n, row) in text.lines().enumerate().skip(1) {
+        let mut f = row.split('\t');
+        let (Some(line), Some(lang)) = (f.next(), f.next()) else {
+            return Err(bad(format!(
+                "row {}: expected line<TAB>lang<TAB>source",
+                n + 1
+            )));
+        };
+        let i: usize = line
+            .parse()
+            .map_err(|_| bad(format!("row {}: line number {line:?}", n + 1)))?;
+        if i == 0 || i > lines.len() {
+            return Err(bad(format!(
+                "row {}: line {i} is not in other.txt ({} lines)",
+                n + 1,
+                lines.len()
+            )));
+        }
+        let lang = lang.strip_prefix("udhr:").unwrap_or(lang);
+        let code = lang.split(['_', '-']).next().unwrap_or(lang);
+        code_of[i - 1] = code.to_ascii_lowercase();
+    }
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for c in &code_of {
+        *count.entry(c.as_str()).or_insert(0) += 1;
+    }
+    let mut classes: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (line, code) in lines.into_iter().zip(&code_of) {
+        let label = if !code.is_empty() && count[code.as_str()] >= min_lines {
+            format!("other-{code}")
+        } else {
+            "other".to_string()
+        };
+        classes.entry(label).or_default().push(line);
+    }
+    corpus.remove(pos);
+    corpus.extend(classes);
+    corpus.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(())
+}
+
+/// The tria label a training label counts for: `other-<code>` is `other`.
+fn family(label: &str) -> &str {
+    if label.starts_with("other-") {
+        "other"
+    } else {
+        label
+    }
 }
 
 /// [`train_dir`] over a corpus already in memory.
@@ -387,6 +486,33 @@ pub fn train_corpus(
             .filter(|t| !is_validation_line(t, cfg.valid_permille))
             .collect();
         train[dst].1.extend(extra);
+    }
+    if cfg.crop_share > 0.0 {
+        let [lo, hi] = cfg.crop_words;
+        if lo == 0 || lo > hi || cfg.crop_share > 1.0 {
+            return Err(LangError::Config(
+                "crop_words must be [min, max] with 0 < min <= max, crop_share in [0, 1]".into(),
+            ));
+        }
+        for (c, (_, lines)) in train.iter_mut().enumerate() {
+            let mut rng = Rng(splitmix(
+                cfg.seed ^ (c as u64 + 1).wrapping_mul(0x9e37_79b9),
+            ));
+            let mut crops = Vec::new();
+            for l in lines.iter() {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                if words.len() <= hi || rng.next() % 1_000_000 >= (cfg.crop_share * 1e6) as u64 {
+                    continue;
+                }
+                let len = lo + rng.below(hi - lo + 1);
+                let start = rng.below(words.len() - len + 1);
+                let crop = words[start..start + len].join(" ");
+                if !is_validation_line(&crop, cfg.valid_permille) {
+                    crops.push(crop);
+                }
+            }
+            lines.extend(crops);
+        }
     }
     let mut train: Vec<(String, Vec<String>)> = train
         .into_iter()
@@ -490,14 +616,28 @@ pub fn train_corpus(
     let mut wo = vec![0.0f32; nlabels * dim];
 
     // Balanced epochs: (class, line) pairs, rebuilt every epoch.
+    // A class split for training (`other-<code>`) is balanced as its family (`other`): the
+    // family's examples are shared out in proportion to its members' lines.
+    let mut family_lines: HashMap<&str, usize> = HashMap::new();
+    for (l, lines) in &train {
+        *family_lines.entry(family(l)).or_insert(0) += lines.len();
+    }
+    // Shares by cumulative rounding, so that a family's examples add up exactly.
+    let mut family_seen: HashMap<&str, usize> = HashMap::new();
     let per_class: Vec<usize> = train
         .iter()
-        .map(|(_, lines)| {
-            if cfg.balance_cap > 0 && lines.len() > cfg.balance_cap {
+        .map(|(l, lines)| {
+            let total = family_lines[family(l)];
+            let want = if cfg.balance_cap > 0 && total > cfg.balance_cap {
                 cfg.balance_cap
             } else {
-                lines.len().max(cfg.balance_floor)
-            }
+                total.max(cfg.balance_floor)
+            };
+            let before = family_seen.entry(family(l)).or_insert(0);
+            let share = |n: usize| (want as f64 * n as f64 / total as f64).round() as usize;
+            let n = share(*before + lines.len()) - share(*before);
+            *before += lines.len();
+            n
         })
         .collect();
     // Indices of each class's short and long lines, for `short_share`.
@@ -518,99 +658,17 @@ pub fn train_corpus(
         })
         .collect();
     let epoch_len: usize = per_class.iter().sum();
-    let total = (epoch_len * cfg.epochs) as f64;
-    let mut seen = 0usize;
-    let mut scratch = Scratch::default();
-    let mut feats = Vec::new();
-    let mut hidden = vec![0.0f32; dim];
-    let mut grad = vec![0.0f32; dim];
-    let mut out = vec![0.0f32; nlabels];
-    let mut order: Vec<(u32, u32)> = Vec::with_capacity(epoch_len);
-    let mut perm: Vec<u32> = Vec::new();
-    for _ in 0..cfg.epochs {
-        order.clear();
-        for (c, (_, lines)) in train.iter().enumerate() {
-            let want = per_class[c];
-            let (short, long) = &by_length[c];
-            let n_short = (cfg.short_share.clamp(0.0, 1.0) as f64 * want as f64).ceil() as usize;
-            if !short.is_empty() && !long.is_empty() && short.len() < n_short {
-                // Length balancing: `n_short` examples cycle through the short lines, the rest
-                // are long lines (all of them, cycling, or a fresh random subset).
-                order.extend((0..n_short).map(|j| (c as u32, short[j % short.len()])));
-                let n_long = want - n_short.min(want);
-                if n_long >= long.len() {
-                    order.extend((0..n_long).map(|j| (c as u32, long[j % long.len()])));
-                } else {
-                    perm.clear();
-                    perm.extend_from_slice(long);
-                    for i in 0..n_long {
-                        let j = i + rng.below(perm.len() - i);
-                        perm.swap(i, j);
-                    }
-                    order.extend(perm[..n_long].iter().map(|&j| (c as u32, j)));
-                }
-            } else if want >= lines.len() {
-                order.extend((0..want).map(|j| (c as u32, (j % lines.len()) as u32)));
-            } else {
-                // A fresh random subset of a large class.
-                perm.clear();
-                perm.extend(0..lines.len() as u32);
-                for i in 0..want {
-                    let j = i + rng.below(lines.len() - i);
-                    perm.swap(i, j);
-                }
-                order.extend(perm[..want].iter().map(|&j| (c as u32, j)));
-            }
-        }
-        for i in (1..order.len()).rev() {
-            let j = rng.below(i + 1);
-            order.swap(i, j);
-        }
-        for &(c, j) in &order {
-            let lr = cfg.lr * (1.0 - seen as f64 / total) as f32;
-            seen += 1;
-            let line = &train[c as usize].1[j as usize];
-            dict.line_features(line.as_bytes(), true, &mut feats, &mut scratch);
-            if feats.is_empty() {
-                continue;
-            }
-            hidden.iter_mut().for_each(|h| *h = 0.0);
-            for &f in &feats {
-                let row = &wi[f as usize * dim..(f as usize + 1) * dim];
-                hidden.iter_mut().zip(row).for_each(|(h, r)| *h += r);
-            }
-            let inv = 1.0 / feats.len() as f32;
-            hidden.iter_mut().for_each(|h| *h *= inv);
-            let mut max = f32::NEG_INFINITY;
-            for (k, o) in out.iter_mut().enumerate() {
-                let row = &wo[k * dim..(k + 1) * dim];
-                *o = row.iter().zip(&hidden).map(|(a, b)| a * b).sum();
-                max = max.max(*o);
-            }
-            let mut z = 0.0;
-            out.iter_mut().for_each(|o| {
-                *o = (*o - max).exp();
-                z += *o;
-            });
-            grad.iter_mut().for_each(|g| *g = 0.0);
-            let target = label_row[c as usize];
-            for (k, o) in out.iter().enumerate() {
-                let p = o / z;
-                let alpha = lr * (if k == target { 1.0 } else { 0.0 } - p);
-                let row = &mut wo[k * dim..(k + 1) * dim];
-                for d in 0..dim {
-                    grad[d] += alpha * row[d];
-                    row[d] += alpha * hidden[d];
-                }
-            }
-            grad.iter_mut().for_each(|g| *g *= inv);
-            for &f in &feats {
-                touched[f as usize] = true;
-                let row = &mut wi[f as usize * dim..(f as usize + 1) * dim];
-                row.iter_mut().zip(&grad).for_each(|(r, g)| *r += g);
-            }
-        }
-    }
+    let mut sgd = Sgd {
+        train: &train,
+        per_class: &per_class,
+        by_length: &by_length,
+        short_share: cfg.short_share,
+        label_row: &label_row,
+        dict: &dict,
+        dim,
+        rng,
+    };
+    sgd.epochs(cfg.epochs, cfg.lr, &mut wi, &mut wo, Some(&mut touched));
     // Rows never seen in training keep their random initialisation: zero them so unseen n-grams
     // add nothing at prediction time (and quantization spends no centroids on noise).
     for (r, t) in touched.iter().enumerate() {
@@ -619,7 +677,17 @@ pub fn train_corpus(
         }
     }
     let input = if cfg.quantize {
-        quantize(&wi, rows, dim, cfg.pq_dsub, &touched, cfg.seed)
+        let q = quantize(&wi, rows, dim, cfg.pq_dsub, &touched, cfg.seed);
+        if cfg.qretrain_epochs > 0 {
+            // Quantization moves every input row a little; the output layer, fitted to the
+            // exact rows, is fitted again to the quantized ones (input frozen: a convex problem).
+            let mut wq = vec![0.0f32; rows * dim];
+            for (r, row) in wq.chunks_exact_mut(dim).enumerate() {
+                q.add_row_to(row, r);
+            }
+            sgd.epochs(cfg.qretrain_epochs, cfg.qretrain_lr, &mut wq, &mut wo, None);
+        }
+        q
     } else {
         Matrix::Dense {
             m: rows,
@@ -635,13 +703,16 @@ pub fn train_corpus(
     let model = FastText::from_parts(args, dict, input, output);
 
     // Validation accuracy.
+    let mut scratch = Scratch::default();
     let mut correct = 0usize;
     let mut n = 0usize;
     for (label, lines) in &valid {
         for l in lines {
             let p = model.predict(&prep(l), 1, 0.0, &mut scratch);
             n += 1;
-            if p.first().is_some_and(|&(_, i)| model.label(i) == *label) {
+            if p.first()
+                .is_some_and(|&(_, i)| family(&model.label(i)) == family(label))
+            {
                 correct += 1;
             }
         }
@@ -659,6 +730,137 @@ pub fn train_corpus(
         seconds: started.elapsed().as_secs_f64(),
     };
     Ok((model, report))
+}
+
+/// Stochastic gradient descent over balanced epochs (the reference's supervised softmax update,
+/// one thread).
+struct Sgd<'a> {
+    train: &'a [(String, Vec<String>)],
+    /// Examples per epoch of each class.
+    per_class: &'a [usize],
+    /// Each class's short and long lines, for `short_share`.
+    by_length: &'a [(Vec<u32>, Vec<u32>)],
+    short_share: f32,
+    label_row: &'a [usize],
+    dict: &'a Dictionary,
+    dim: usize,
+    rng: Rng,
+}
+
+impl Sgd<'_> {
+    /// Run `epochs` epochs with the learning rate decaying linearly from `lr0` to 0. Input rows
+    /// are updated (and marked in `touched`) only when `touched` is given; otherwise only the
+    /// output layer learns.
+    fn epochs(
+        &mut self,
+        epochs: usize,
+        lr0: f32,
+        wi: &mut [f32],
+        wo: &mut [f32],
+        mut touched: Option<&mut Vec<bool>>,
+    ) {
+        let dim = self.dim;
+        let nlabels = wo.len() / dim;
+        let epoch_len: usize = self.per_class.iter().sum();
+        let total = (epoch_len * epochs) as f64;
+        let mut seen = 0usize;
+        let mut scratch = Scratch::default();
+        let mut feats = Vec::new();
+        let mut hidden = vec![0.0f32; dim];
+        let mut grad = vec![0.0f32; dim];
+        let mut out = vec![0.0f32; nlabels];
+        let mut order: Vec<(u32, u32)> = Vec::with_capacity(epoch_len);
+        let mut perm: Vec<u32> = Vec::new();
+        let rng = &mut self.rng;
+        for _ in 0..epochs {
+            order.clear();
+            for (c, (_, lines)) in self.train.iter().enumerate() {
+                let want = self.per_class[c];
+                let (short, long) = &self.by_length[c];
+                let n_short =
+                    (self.short_share.clamp(0.0, 1.0) as f64 * want as f64).ceil() as usize;
+                if !short.is_empty() && !long.is_empty() && short.len() < n_short {
+                    // Length balancing: `n_short` examples cycle through the short lines, the
+                    // rest are long lines (all of them, cycling, or a fresh random subset).
+                    order.extend((0..n_short).map(|j| (c as u32, short[j % short.len()])));
+                    let n_long = want - n_short.min(want);
+                    if n_long >= long.len() {
+                        order.extend((0..n_long).map(|j| (c as u32, long[j % long.len()])));
+                    } else {
+                        perm.clear();
+                        perm.extend_from_slice(long);
+                        for i in 0..n_long {
+                            let j = i + rng.below(perm.len() - i);
+                            perm.swap(i, j);
+                        }
+                        order.extend(perm[..n_long].iter().map(|&j| (c as u32, j)));
+                    }
+                } else if want >= lines.len() {
+                    order.extend((0..want).map(|j| (c as u32, (j % lines.len()) as u32)));
+                } else {
+                    // A fresh random subset of a large class.
+                    perm.clear();
+                    perm.extend(0..lines.len() as u32);
+                    for i in 0..want {
+                        let j = i + rng.below(lines.len() - i);
+                        perm.swap(i, j);
+                    }
+                    order.extend(perm[..want].iter().map(|&j| (c as u32, j)));
+                }
+            }
+            for i in (1..order.len()).rev() {
+                let j = rng.below(i + 1);
+                order.swap(i, j);
+            }
+            for &(c, j) in &order {
+                let lr = lr0 * (1.0 - seen as f64 / total) as f32;
+                seen += 1;
+                let line = &self.train[c as usize].1[j as usize];
+                self.dict
+                    .line_features(line.as_bytes(), true, &mut feats, &mut scratch);
+                if feats.is_empty() {
+                    continue;
+                }
+                hidden.iter_mut().for_each(|h| *h = 0.0);
+                for &f in &feats {
+                    let row = &wi[f as usize * dim..(f as usize + 1) * dim];
+                    hidden.iter_mut().zip(row).for_each(|(h, r)| *h += r);
+                }
+                let inv = 1.0 / feats.len() as f32;
+                hidden.iter_mut().for_each(|h| *h *= inv);
+                let mut max = f32::NEG_INFINITY;
+                for (k, o) in out.iter_mut().enumerate() {
+                    let row = &wo[k * dim..(k + 1) * dim];
+                    *o = row.iter().zip(&hidden).map(|(a, b)| a * b).sum();
+                    max = max.max(*o);
+                }
+                let mut z = 0.0;
+                out.iter_mut().for_each(|o| {
+                    *o = (*o - max).exp();
+                    z += *o;
+                });
+                grad.iter_mut().for_each(|g| *g = 0.0);
+                let target = self.label_row[c as usize];
+                for (k, o) in out.iter().enumerate() {
+                    let p = o / z;
+                    let alpha = lr * (if k == target { 1.0 } else { 0.0 } - p);
+                    let row = &mut wo[k * dim..(k + 1) * dim];
+                    for d in 0..dim {
+                        grad[d] += alpha * row[d];
+                        row[d] += alpha * hidden[d];
+                    }
+                }
+                if let Some(touched) = touched.as_deref_mut() {
+                    grad.iter_mut().for_each(|g| *g *= inv);
+                    for &f in &feats {
+                        touched[f as usize] = true;
+                        let row = &mut wi[f as usize * dim..(f as usize + 1) * dim];
+                        row.iter_mut().zip(&grad).for_each(|(r, g)| *r += g);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Product-quantize `rows x dim` values with `dsub` dimensions per sub-quantizer (one byte of code
@@ -765,7 +967,7 @@ fn nearest(cent: &[f32], x: &[f32], d: usize) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lang::LangId;
+    use crate::lang::{Lang, LangId};
 
     fn sample_corpus(per_class: usize) -> Option<Corpus> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/lid");
@@ -792,6 +994,8 @@ mod tests {
             min_count: 2,
             valid_permille: 100,
             balance_floor: 0,
+            crop_share: 0.0,
+            qretrain_epochs: 0,
             ..TrainConfig::default()
         }
     }
@@ -1025,6 +1229,156 @@ mod tests {
     }
 
     #[test]
+    fn crops_add_short_examples_of_long_lines_only() {
+        let long = "una frase prou llarga per tallar-la en trossos curts de prova";
+        let corpus: Corpus = vec![
+            ("ca".into(), vec![long.to_string(); 40]),
+            ("es".into(), vec!["hola que tal".to_string(); 40]),
+        ];
+        let cfg = TrainConfig {
+            epochs: 1,
+            bucket: 1000,
+            min_count: 1,
+            valid_permille: 0,
+            balance_floor: 0,
+            quantize: false,
+            crop_share: 0.0,
+            ..TrainConfig::default()
+        };
+        let (_, plain) = train_corpus(&corpus, &cfg).unwrap();
+        let crop = TrainConfig {
+            crop_share: 0.5,
+            crop_words: [2, 4],
+            ..cfg.clone()
+        };
+        let (_, more) = train_corpus(&corpus, &crop).unwrap();
+        let n = |r: &TrainReport, l: &str| r.train_lines.iter().find(|x| x.0 == l).unwrap().1;
+        // About half of the 40 long lines gain a crop; the 3-word lines are never cropped.
+        let added = n(&more, "ca") - n(&plain, "ca");
+        assert!((10..=30).contains(&added), "{added}");
+        assert_eq!(n(&more, "es"), n(&plain, "es"));
+        // Deterministic for a seed.
+        let (_, again) = train_corpus(&corpus, &crop).unwrap();
+        assert_eq!(n(&again, "ca"), n(&more, "ca"));
+        for bad in [[0, 3], [4, 2]] {
+            let e = train_corpus(
+                &corpus,
+                &TrainConfig {
+                    crop_words: bad,
+                    ..crop.clone()
+                },
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("crop_words"), "{e}");
+        }
+    }
+
+    #[test]
+    fn other_splits_by_source_language_and_balances_as_one_class() {
+        let dir = std::env::temp_dir().join(format!("tria-split-other-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut other = String::new();
+        let mut tsv = String::from("line\tlang\tsource\n");
+        let mut n = 0;
+        for (code, count, word) in [
+            ("ast_Latn", 30, "asturianu"),
+            ("udhr:lad", 30, "djudeo"),
+            ("kor", 3, "hangul"),
+        ] {
+            for i in 0..count {
+                n += 1;
+                other.push_str(&format!("{word} {word}{i} testu {i}\n"));
+                tsv.push_str(&format!("{n}\t{code}\ttatoeba\n"));
+            }
+        }
+        std::fs::write(dir.join("other.txt"), &other).unwrap();
+        std::fs::write(dir.join("other.sources.tsv"), &tsv).unwrap();
+        let ca: String = (0..50).map(|i| format!("bon dia a tothom {i}\n")).collect();
+        std::fs::write(dir.join("ca.txt"), ca).unwrap();
+        let cfg = TrainConfig {
+            epochs: 1,
+            bucket: 1000,
+            min_count: 1,
+            valid_permille: 0,
+            balance_floor: 100,
+            quantize: false,
+            split_other: 10,
+            ..TrainConfig::default()
+        };
+        let (model, report) = train_dir(&dir, &cfg).unwrap();
+        let labels: Vec<&str> = report.train_lines.iter().map(|(l, _)| l.as_str()).collect();
+        // Languages with 10 lines or more get their own label; Korean (3) stays in `other`.
+        assert_eq!(labels, ["ca", "other", "other-ast", "other-lad"]);
+        assert_eq!(report.train_lines[1].1, 3);
+        // `ca` is shown 100 times (the floor), the other family 100 times in all (not 3 x 100).
+        assert_eq!(report.examples_per_epoch, 200);
+        // Every sub-label is `other` to tria, and the prior correction counts them together.
+        for i in 0..model.nlabels() {
+            let l = model.label(i);
+            assert_eq!(
+                Lang::from_model_label(&l) == Lang::Other,
+                l.starts_with("other"),
+                "{l}"
+            );
+        }
+        std::fs::write(
+            dir.join("other.sources.tsv"),
+            "line\tlang\tsource\n999\tast\tx\n",
+        )
+        .unwrap();
+        let e = train_dir(&dir, &cfg).unwrap_err();
+        assert!(e.to_string().contains("line 999"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn output_retraining_keeps_the_quantized_input_and_helps() {
+        let Some(corpus) = sample_corpus(300) else {
+            return;
+        };
+        let cfg = TrainConfig {
+            epochs: 2,
+            pq_dsub: 4,
+            ..small_config()
+        };
+        let (plain, r0) = train_corpus(&corpus, &cfg).unwrap();
+        let (re, r1) = train_corpus(
+            &corpus,
+            &TrainConfig {
+                qretrain_epochs: 2,
+                ..cfg
+            },
+        )
+        .unwrap();
+        // Same codes and centroids (the input matrix is frozen), another output layer.
+        let (a, b) = (plain.to_bytes(), re.to_bytes());
+        assert_eq!(a.len(), b.len());
+        let out = plain.nlabels() * 16 * 4;
+        assert_eq!(a[..a.len() - out - 8], b[..b.len() - out - 8]);
+        assert_ne!(a[a.len() - out..], b[b.len() - out..]);
+        // Refitting the output to the coarse codes fits the training lines better (the
+        // problem is convex once the input is frozen): a higher mean log-probability of the
+        // gold label.
+        let (train, _) = split_corpus(&corpus, cfg.valid_permille);
+        let fit = |m: &FastText| {
+            let mut sc = Scratch::default();
+            let (mut sum, mut n) = (0.0f64, 0usize);
+            for (label, lines) in &train {
+                for l in lines {
+                    let p = m.predict(&crate::lang::normalize(l), 100, 0.0, &mut sc);
+                    let gold = p.iter().find(|&&(_, i)| m.label(i) == *label);
+                    sum += gold.map_or(1e-5f32, |&(p, _)| p.max(1e-5)).ln() as f64;
+                    n += 1;
+                }
+            }
+            sum / n as f64
+        };
+        let (f0, f1) = (fit(&plain), fit(&re));
+        assert!(f1 > f0, "{f1} vs {f0}");
+        assert!(r1.valid_accuracy > 0.3 && r0.valid_accuracy > 0.3);
+    }
+
+    #[test]
     fn serbian_latin_becomes_cyrillic() {
         assert_eq!(
             serbian_cyrillic("Ljubav, njegova džamija i Đorđe: ćao, čaša, šešir, žaba."),
@@ -1055,6 +1409,7 @@ mod tests {
             valid_permille: 100,
             balance_floor: 0,
             quantize: false,
+            crop_share: 0.0,
             ..TrainConfig::default()
         };
         let (_, plain) = train_corpus(&corpus, &cfg).unwrap();
