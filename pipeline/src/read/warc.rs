@@ -19,6 +19,66 @@ pub const MAX_BLOCK: u64 = 256 * 1024 * 1024;
 /// Longest header line we accept before calling the header malformed.
 const MAX_HEADER_LINE: usize = 64 * 1024;
 
+/// The header fields readers ask for on every record: where the first of each is, is noted as the
+/// header is parsed, so looking one up costs no search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Type,
+    ContentLength,
+    RecordId,
+    TargetUri,
+    Date,
+    IdentifiedContentLanguage,
+    RefersTo,
+}
+
+impl Field {
+    const COUNT: usize = 7;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Type => "WARC-Type",
+            Field::ContentLength => "Content-Length",
+            Field::RecordId => "WARC-Record-ID",
+            Field::TargetUri => "WARC-Target-URI",
+            Field::Date => "WARC-Date",
+            Field::IdentifiedContentLanguage => "WARC-Identified-Content-Language",
+            Field::RefersTo => "WARC-Refers-To",
+        }
+    }
+
+    const ALL: [Field; Field::COUNT] = [
+        Field::Type,
+        Field::ContentLength,
+        Field::RecordId,
+        Field::TargetUri,
+        Field::Date,
+        Field::IdentifiedContentLanguage,
+        Field::RefersTo,
+    ];
+
+    /// The field `name` is (without case), if one of these.
+    fn of(name: &[u8]) -> Option<Field> {
+        // The exact spelling (CommonCrawl's) compares as a few word loads; other spellings of the
+        // same length are compared without case.
+        Some(match name {
+            b"WARC-Type" => Field::Type,
+            b"Content-Length" => Field::ContentLength,
+            b"WARC-Record-ID" => Field::RecordId,
+            b"WARC-Target-URI" => Field::TargetUri,
+            b"WARC-Date" => Field::Date,
+            b"WARC-Identified-Content-Language" => Field::IdentifiedContentLanguage,
+            b"WARC-Refers-To" => Field::RefersTo,
+            _ if matches!(name.len(), 9 | 14 | 15 | 32) => {
+                return Field::ALL
+                    .into_iter()
+                    .find(|f| name.eq_ignore_ascii_case(f.name().as_bytes()));
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// One WARC record: the version line, the header fields in file order and the block.
 ///
 /// The version and the fields live in one string (`head`), addressed by byte ranges, so a record
@@ -29,8 +89,10 @@ pub struct WarcRecord {
     pub offset: u64,
     head: String,
     version_end: usize,
-    /// `(name start, name end, value end)`: a value starts where its name ends.
-    fields: Vec<(usize, usize, usize)>,
+    /// `(name start, name end, value start, value end)` in `head`.
+    fields: Vec<(usize, usize, usize, usize)>,
+    /// Index in `fields` of the first field of each [`Field`] kind.
+    known: [Option<usize>; Field::COUNT],
     pub block: Vec<u8>,
 }
 
@@ -49,6 +111,7 @@ impl WarcRecord {
             version_end: head.len(),
             head,
             fields,
+            known: [None; Field::COUNT],
             block: Vec::new(),
         }
     }
@@ -63,7 +126,7 @@ impl WarcRecord {
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         self.fields
             .iter()
-            .map(|&(n, v, e)| (&self.head[n..v], &self.head[v..e]))
+            .map(|&(n, ne, v, ve)| (&self.head[n..ne], &self.head[v..ve]))
     }
 
     /// A header value by case-insensitive name (the first one, as WARC names are unique).
@@ -74,7 +137,33 @@ impl WarcRecord {
     }
 
     pub fn warc_type(&self) -> &str {
-        self.header("WARC-Type").unwrap_or("")
+        self.field(Field::Type).unwrap_or("")
+    }
+
+    /// The value of the first `f` field, as [`WarcRecord::header`] gives it.
+    pub fn field(&self, f: Field) -> Option<&str> {
+        let (_, _, v, ve) = *self.fields.get(self.known[f as usize]?)?;
+        Some(&self.head[v..ve])
+    }
+
+    /// The value of the first `f` field whose value is not empty.
+    pub fn nonempty_field(&self, f: Field) -> Option<&str> {
+        match self.field(f)? {
+            "" => self
+                .headers()
+                .find(|(k, v)| !v.is_empty() && k.eq_ignore_ascii_case(f.name()))
+                .map(|(_, v)| v),
+            v => Some(v),
+        }
+    }
+
+    /// Adds the field whose name (`name`: the bytes of `head[n..ne]`, or those about to be
+    /// copied there) and value are at these ranges of `head`.
+    fn add_field(&mut self, name: &[u8], (n, ne): (usize, usize), (v, ve): (usize, usize)) {
+        if let Some(f) = Field::of(name) {
+            self.known[f as usize].get_or_insert(self.fields.len());
+        }
+        self.fields.push((n, ne, v, ve));
     }
 
     fn push_header(&mut self, name: &[u8], value: &[u8]) {
@@ -82,20 +171,17 @@ impl WarcRecord {
         push_field(&mut self.head, name);
         let v = self.head.len();
         push_field(&mut self.head, value);
-        self.fields.push((n, v, self.head.len()));
-    }
-
-    fn push_header_str(&mut self, name: &str, value: &str) {
-        let n = self.head.len();
-        self.head.push_str(name.trim_ascii());
-        let v = self.head.len();
-        self.head.push_str(value.trim_ascii());
-        self.fields.push((n, v, self.head.len()));
+        let e = self.head.len();
+        if let Some(f) = Field::of(&self.head.as_bytes()[n..v]) {
+            self.known[f as usize].get_or_insert(self.fields.len());
+        }
+        self.fields.push((n, v, v, e));
     }
 
     fn clear_headers(&mut self) {
         self.head.truncate(self.version_end);
         self.fields.clear();
+        self.known = [None; Field::COUNT];
     }
 
     /// Appends a folded continuation line to the last field's value (the last bytes of `head`).
@@ -108,7 +194,8 @@ impl WarcRecord {
         push_field(&mut self.head, more);
         let end = self.head.len();
         if let Some(last) = self.fields.last_mut() {
-            last.2 = end;
+            // The last value ends `head` (only this line-by-line path folds), so it stays whole.
+            last.3 = end;
         }
         true
     }
@@ -530,7 +617,7 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         }
 
         let length = match record
-            .header("Content-Length")
+            .field(Field::ContentLength)
             .map(|v| v.trim().parse::<u64>())
         {
             Some(Ok(n)) => n,
@@ -692,56 +779,53 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
     /// UTF-8, every line ends in CRLF and is `name: value` (no folding, no stray version line),
     /// parses it from the buffer in one go, consumes it with its blank line and returns true.
     /// Otherwise consumes nothing, leaves `record` as it was and returns false.
+    ///
+    /// One pass finds the line ends (the empty line ends the header) and the field ranges; the
+    /// header is then checked as UTF-8 and copied into the record in one piece.
     fn clean_header(&mut self, record: &mut WarcRecord) -> io::Result<bool> {
         let buf = self.input.peek()?;
         if buf.starts_with(b"\r\n") {
             return Ok(false);
         }
-        let Some(end) = memchr::memmem::find(buf, b"\r\n\r\n") else {
-            return Ok(false);
-        };
-        let Ok(head) = simdutf8::basic::from_utf8(&buf[..end]) else {
-            return Ok(false);
-        };
-        // `head` ends before the final CRLF; every line in it ends with CRLF, the last with none.
-        let bytes = head.as_bytes();
-        let mut ok = true;
+        // Field ranges are offsets in `buf` until the header is copied after `base`.
+        let base = record.head.len();
         let mut at = 0;
-        while at < bytes.len() {
-            let eol = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
-            let line_end = if eol < bytes.len() {
-                if eol == at || bytes[eol - 1] != b'\r' {
-                    ok = false; // an LF-only line: the general path deals with it
-                    break;
-                }
-                eol - 1
-            } else {
-                eol
+        let mut line_ends = memchr::memchr_iter(b'\n', buf);
+        let end = loop {
+            let Some(eol) = line_ends.next() else {
+                break None; // the header does not end in the buffer
             };
-            let line = &bytes[at..line_end];
-            let colon = memchr::memchr(b':', line);
-            match (colon, line.first()) {
-                (Some(c), Some(&first))
-                    if first != b' '
-                        && first != b'\t'
-                        && line.len() <= MAX_HEADER_LINE
-                        && !is_version_line(line) =>
-                {
-                    // ASCII positions of a valid `str`: both cuts fall on character boundaries.
-                    record.push_header_str(&head[at..at + c], &head[at + c + 1..line_end]);
-                }
-                _ => {
-                    ok = false;
-                    break;
-                }
+            if eol == at || buf[eol - 1] != b'\r' {
+                break None; // an LF-only line: the general path deals with it
             }
+            let line_end = eol - 1;
+            if line_end == at {
+                break Some(at); // the empty line
+            }
+            let line = &buf[at..line_end];
+            // Field names are short: a plain scan finds the colon sooner than a vector search. A
+            // line with a colon is never a version line (`WARC/` then digits and dots).
+            let colon = line.iter().position(|&b| b == b':');
+            let Some(c) = colon
+                .filter(|_| line[0] != b' ' && line[0] != b'\t' && line.len() <= MAX_HEADER_LINE)
+            else {
+                break None;
+            };
+            let (n, ne) = trimmed(buf, at, at + c);
+            let (v, ve) = trimmed(buf, at + c + 1, line_end);
+            record.add_field(&buf[n..ne], (base + n, base + ne), (base + v, base + ve));
             at = eol + 1;
-        }
-        if !ok {
+        };
+        // The header without its last line end; valid UTF-8 makes every range a `str` (the cuts
+        // are at ASCII bytes).
+        let head = end.and_then(|e| simdutf8::basic::from_utf8(&buf[..e - 2]).ok());
+        let Some(head) = head else {
             record.clear_headers();
             return Ok(false);
-        }
-        self.input.consume(end + 4);
+        };
+        record.head.push_str(head);
+        let consumed = head.len() + 4;
+        self.input.consume(consumed);
         Ok(true)
     }
 
@@ -779,6 +863,17 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
     }
 }
 
+/// The range `start..end` of `buf` without ASCII white space at either end.
+fn trimmed(buf: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
+    while start < end && buf[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    while end > start && buf[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    (start, end)
+}
+
 /// Position of a version line that starts a line inside `block` (not at 0), if any.
 fn find_version_line(block: &[u8]) -> Option<usize> {
     let mut from = 0;
@@ -809,6 +904,50 @@ fn trim_trailing_blank_lines(block: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass header parser and the line-by-line one give the same fields: names and values
+    /// trimmed, file order kept, the first of each known field found by any spelling, and the
+    /// first non-empty value for the fields a document keeps.
+    #[test]
+    fn fast_and_line_by_line_headers_agree() {
+        let fields = "WARC-Type :  conversion \r\nwarc-target-uri:\thttp://a.example/x?y=1:2 \r\nWARC-Date:\r\nWARC-DATE: 2026-01-01\r\nX-Thing:\r\ncontent-length: 2\r\nWARC-Refers-To: <urn:a>\r\nWARC-Refers-To: <urn:b>\r\n";
+        let crlf = format!("WARC/1.0\r\n{fields}\r\nhi\r\n\r\n");
+        // An LF-only last field sends the same header down the line-by-line path.
+        let lf = crlf.replacen("<urn:b>\r\n", "<urn:b>\n", 1);
+        let (fast, s1, c1) = records(crlf.as_bytes());
+        let (slow, s2, c2) = records(lf.as_bytes());
+        assert!(s1.is_empty() && s2.is_empty(), "{s1:?} {s2:?}");
+        assert!(c1.is_empty());
+        assert_eq!(c2.get("repaired:lf_line_endings"), 1);
+        for r in [&fast[0], &slow[0]] {
+            let h: Vec<(&str, &str)> = r.headers().collect();
+            assert_eq!(
+                h,
+                [
+                    ("WARC-Type", "conversion"),
+                    ("warc-target-uri", "http://a.example/x?y=1:2"),
+                    ("WARC-Date", ""),
+                    ("WARC-DATE", "2026-01-01"),
+                    ("X-Thing", ""),
+                    ("content-length", "2"),
+                    ("WARC-Refers-To", "<urn:a>"),
+                    ("WARC-Refers-To", "<urn:b>"),
+                ]
+            );
+            assert_eq!(r.warc_type(), "conversion");
+            assert_eq!(r.field(Field::TargetUri), Some("http://a.example/x?y=1:2"));
+            assert_eq!(r.field(Field::Date), Some(""));
+            assert_eq!(r.nonempty_field(Field::Date), Some("2026-01-01"));
+            assert_eq!(r.field(Field::RefersTo), Some("<urn:a>"));
+            assert_eq!(r.field(Field::RecordId), None);
+            assert_eq!(r.header("Content-Length"), Some("2"));
+            assert_eq!(r.block, b"hi");
+        }
+        // A folded value completes an empty first field: the lookup sees the whole value.
+        let folded = "WARC/1.0\nWARC-Type: conversion\nWARC-Date:\n  2026-02-02\nContent-Length: 2\n\nhi\n\n";
+        let (r, _, _) = records(folded.as_bytes());
+        assert_eq!(r[0].nonempty_field(Field::Date), Some(" 2026-02-02"));
+    }
 
     /// Headers the fast path must leave to the line-by-line path, with the line-by-line answer:
     /// an LF-only empty line first (the header ends there, without a Content-Length), an LF-only
