@@ -526,6 +526,9 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         if self.failed {
             return Next::End;
         }
+        if let Some(next) = self.clean_record(counters) {
+            return next;
+        }
         // Find the version line, skipping blank lines left between records.
         let offset;
         loop {
@@ -669,7 +672,20 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
                 detail: format!("record declares {length} bytes but only {got} are present"),
             };
         }
+        self.finish_block(record, block, block_start, counters)
+    }
 
+    /// Checks what follows a whole block that starts at `block_start` and ends the record there
+    /// (repairing a wrong Content-Length where the bytes show one).
+    fn finish_block(
+        &mut self,
+        mut record: WarcRecord,
+        mut block: Vec<u8>,
+        block_start: u64,
+        counters: &mut Counters,
+    ) -> Next {
+        let offset = record.offset;
+        let got = block.len() as u64;
         // A record start inside the block: the length is too long and swallowed the next record's
         // first bytes (perhaps only part of its version line).
         if let Some(p) = self
@@ -775,58 +791,43 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
 }
 
 impl<R: BufRead + RecordStarts> WarcParser<R> {
+    /// The fast path for a whole record: when the buffered bytes start with a CRLF version line
+    /// and a clean header (see [`WarcParser::clean_header`]) and hold the whole block, the record
+    /// is taken straight from them and its end checked as on the general path. Returns `None`,
+    /// having consumed nothing, when they do not (then the general path reads the record).
+    fn clean_record(&mut self, counters: &mut Counters) -> Option<Next> {
+        let offset = self.input.pos();
+        let spare = self.spare.take();
+        let buf = match self.input.peek() {
+            Ok(b) => b,
+            Err(e) => return Some(self.fatal(offset, e)),
+        };
+        match clean_record_in(buf, offset, spare) {
+            Ok((record, start, end)) => {
+                let block = buf[start..end].to_vec();
+                self.input.consume(end);
+                Some(self.finish_block(record, block, offset + start as u64, counters))
+            }
+            Err(spare) => {
+                self.spare = spare;
+                None
+            }
+        }
+    }
+
     /// The fast path for a header: when the buffered bytes hold the whole header, it is valid
     /// UTF-8, every line ends in CRLF and is `name: value` (no folding, no stray version line),
     /// parses it from the buffer in one go, consumes it with its blank line and returns true.
     /// Otherwise consumes nothing, leaves `record` as it was and returns false.
-    ///
-    /// One pass finds the line ends (the empty line ends the header) and the field ranges; the
-    /// header is then checked as UTF-8 and copied into the record in one piece.
     fn clean_header(&mut self, record: &mut WarcRecord) -> io::Result<bool> {
         let buf = self.input.peek()?;
-        if buf.starts_with(b"\r\n") {
-            return Ok(false);
-        }
-        // Field ranges are offsets in `buf` until the header is copied after `base`.
-        let base = record.head.len();
-        let mut at = 0;
-        let mut line_ends = memchr::memchr_iter(b'\n', buf);
-        let end = loop {
-            let Some(eol) = line_ends.next() else {
-                break None; // the header does not end in the buffer
-            };
-            if eol == at || buf[eol - 1] != b'\r' {
-                break None; // an LF-only line: the general path deals with it
+        Ok(match clean_header_in(buf, 0, record) {
+            Some(end) => {
+                self.input.consume(end);
+                true
             }
-            let line_end = eol - 1;
-            if line_end == at {
-                break Some(at); // the empty line
-            }
-            let line = &buf[at..line_end];
-            // Field names are short: a plain scan finds the colon sooner than a vector search. A
-            // line with a colon is never a version line (`WARC/` then digits and dots).
-            let colon = line.iter().position(|&b| b == b':');
-            let Some(c) = colon
-                .filter(|_| line[0] != b' ' && line[0] != b'\t' && line.len() <= MAX_HEADER_LINE)
-            else {
-                break None;
-            };
-            let (n, ne) = trimmed(buf, at, at + c);
-            let (v, ve) = trimmed(buf, at + c + 1, line_end);
-            record.add_field(&buf[n..ne], (base + n, base + ne), (base + v, base + ve));
-            at = eol + 1;
-        };
-        // The header without its last line end; valid UTF-8 makes every range a `str` (the cuts
-        // are at ASCII bytes).
-        let head = end.and_then(|e| simdutf8::basic::from_utf8(&buf[..e - 2]).ok());
-        let Some(head) = head else {
-            record.clear_headers();
-            return Ok(false);
-        };
-        record.head.push_str(head);
-        let consumed = head.len() + 4;
-        self.input.consume(consumed);
-        Ok(true)
+            None => false,
+        })
     }
 
     /// The fast path after a block: consumes the separator when the bytes are exactly what a
@@ -861,6 +862,185 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         self.input.unread(&sep[..n]);
         Ok(false)
     }
+}
+
+/// A whole, clean record at the start of `buf` (the stream's bytes from uncompressed `offset`): its
+/// version line ends in CRLF, its header is clean ([`clean_header_in`]), its Content-Length is a
+/// number and its block is in `buf`. Returns the record with its header and where its block lies
+/// in `buf`; otherwise gives back the spare record for the general path.
+// The error gives the record back (its buffers are reused): a move per record, like `Next`'s.
+#[allow(clippy::type_complexity, clippy::result_large_err)]
+fn clean_record_in(
+    buf: &[u8],
+    offset: u64,
+    spare: Option<WarcRecord>,
+) -> Result<(WarcRecord, usize, usize), Option<WarcRecord>> {
+    if !buf.starts_with(b"WARC/") {
+        return Err(spare);
+    }
+    // A version line is at most 12 bytes before its CRLF.
+    let Some(nl) = buf.iter().take(16).position(|&b| b == b'\n') else {
+        return Err(spare);
+    };
+    if nl == 0 || buf[nl - 1] != b'\r' || !is_version_line(&buf[..=nl]) {
+        return Err(spare);
+    }
+    let mut record = WarcRecord::new(offset, &buf[..nl - 1], spare);
+    let Some(start) = clean_header_in(buf, nl + 1, &mut record) else {
+        return Err(Some(record));
+    };
+    let length = match record
+        .field(Field::ContentLength)
+        .map(|v| v.trim().parse::<u64>())
+    {
+        Some(Ok(n)) if n <= MAX_BLOCK => n as usize,
+        _ => return Err(Some(record)),
+    };
+    match start.checked_add(length) {
+        Some(end) if end <= buf.len() => Ok((record, start, end)),
+        _ => Err(Some(record)),
+    }
+}
+
+/// Parses the clean header that starts at `buf[from]` (every line `name: value` ending in CRLF, no
+/// folding, valid UTF-8, the empty line in `buf`) into `record` and returns the offset in `buf`
+/// just past its empty line; otherwise clears `record`'s fields and returns `None`.
+///
+/// One pass finds the line ends (the empty line ends the header) and the field ranges; the header
+/// is then checked as UTF-8 and copied into the record in one piece.
+fn clean_header_in(buf: &[u8], from: usize, record: &mut WarcRecord) -> Option<usize> {
+    if buf[from..].starts_with(b"\r\n") {
+        return None;
+    }
+    // `buf[from..]` is copied to the end of `head`: a field at `x` in `buf` is at `x + shift` there.
+    let record_end = record.head.len();
+    let shift = |x: usize| record_end + (x - from);
+    let mut marks = Marks::new(buf, from);
+    let mut at = from;
+    let end = loop {
+        // The first colon or line end of the line.
+        let Some((p, is_colon)) = marks.next(at, true) else {
+            break None;
+        };
+        if !is_colon {
+            // No colon: the empty line that ends the header, or not a clean field line.
+            break (p == at + 1 && buf[at] == b'\r').then_some(at);
+        }
+        // A line with a colon is never a version line (`WARC/` then digits and dots). Its end is
+        // the first line end after the colon; an LF-only end goes to the general path.
+        let Some((eol, _)) = marks.next(p + 1, false) else {
+            break None;
+        };
+        let line_end = eol - 1;
+        if buf[line_end] != b'\r'
+            || buf[at] == b' '
+            || buf[at] == b'\t'
+            || line_end - at > MAX_HEADER_LINE
+        {
+            break None;
+        }
+        let (n, ne) = trimmed(buf, at, p);
+        let (v, ve) = trimmed(buf, p + 1, line_end);
+        record.add_field(&buf[n..ne], (shift(n), shift(ne)), (shift(v), shift(ve)));
+        at = eol + 1;
+    };
+    // The header without its last line end; valid UTF-8 makes every range a `str` (the cuts are
+    // at ASCII bytes).
+    let head = end.and_then(|e| simdutf8::basic::from_utf8(&buf[from..e - 2]).ok());
+    let Some(head) = head else {
+        record.clear_headers();
+        return None;
+    };
+    record.head.push_str(head);
+    Some(from + head.len() + 4)
+}
+
+/// A forward scan for line ends and colons, 64 bytes at a time: bit `i` of `nl` (`colon`) is set
+/// when `buf[base + i]` is `\n` (`:`). Header lines are short, and a search call per line costs
+/// more in set-up than in search.
+struct Marks<'a> {
+    buf: &'a [u8],
+    base: usize,
+    nl: u64,
+    colon: u64,
+}
+
+impl<'a> Marks<'a> {
+    fn new(buf: &'a [u8], from: usize) -> Self {
+        let (nl, colon) = marks64(buf, from);
+        Marks {
+            buf,
+            base: from,
+            nl,
+            colon,
+        }
+    }
+
+    /// The first `\n` (or `:` too, when `colon`) at or after `at`, and whether it is a colon.
+    /// `at` never goes back before the start of the 64 bytes scanned last.
+    fn next(&mut self, at: usize, colon: bool) -> Option<(usize, bool)> {
+        loop {
+            // `at` is before the block when the search has moved on from the block it was in.
+            let skip = at.saturating_sub(self.base);
+            if skip < 64 {
+                let keep = u64::MAX << skip;
+                let nl = self.nl & keep;
+                let co = if colon { self.colon & keep } else { 0 };
+                let any = nl | co;
+                if any != 0 {
+                    let i = any.trailing_zeros();
+                    return Some((self.base + i as usize, (co >> i) & 1 == 1));
+                }
+            }
+            self.base += 64;
+            if self.base >= self.buf.len() {
+                return None;
+            }
+            (self.nl, self.colon) = marks64(self.buf, self.base);
+        }
+    }
+}
+
+/// Bit masks of the `\n` and `:` bytes among the 64 bytes of `buf` from `base` (bytes past the
+/// end are neither).
+fn marks64(buf: &[u8], base: usize) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(block) = buf.get(base..base + 64) {
+        return marks64_sse2(block);
+    }
+    let mut nl = 0u64;
+    let mut colon = 0u64;
+    for (i, &b) in buf.get(base..).unwrap_or(&[]).iter().take(64).enumerate() {
+        nl |= u64::from(b == b'\n') << i;
+        colon |= u64::from(b == b':') << i;
+    }
+    (nl, colon)
+}
+
+/// [`marks64`] for 64 bytes with SSE2 (part of every x86-64 processor).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn marks64_sse2(block: &[u8]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    assert!(block.len() >= 64, "marks64_sse2 needs 64 bytes");
+    let mut nl = 0u64;
+    let mut co = 0u64;
+    // SAFETY: SSE2 is in the x86-64 baseline (every x86-64 processor has it, and the target
+    // enables it), so these instructions exist wherever this code runs. Each load reads bytes
+    // `16 k .. 16 k + 16` of `block`, which exist (asserted above); an unaligned load has no
+    // alignment requirement.
+    unsafe {
+        let newline = _mm_set1_epi8(b'\n' as i8);
+        let colon = _mm_set1_epi8(b':' as i8);
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            nl |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)) as u16) << (16 * k);
+            co |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon)) as u16) << (16 * k);
+        }
+    }
+    (nl, co)
 }
 
 /// The range `start..end` of `buf` without ASCII white space at either end.
@@ -904,6 +1084,116 @@ fn trim_trailing_blank_lines(block: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 64-byte mark scan finds the same line ends and colons as a plain scan, from every
+    /// start, across block edges and at the end of the buffer.
+    #[test]
+    fn marks_agree_with_a_scan() {
+        // Marks close together, then far apart (whole blocks without any).
+        let pattern = b"ab:\r\nxyz\x80\xff:::\n";
+        let mut hay: Vec<u8> = (0..200).map(|i| pattern[i * 7 % pattern.len()]).collect();
+        for gap in [1, 63, 64, 65, 130, 200] {
+            hay.extend(std::iter::repeat_n(b'x', gap));
+            hay.push(if gap % 2 == 0 { b'\n' } else { b':' });
+        }
+        for len in [0, 1, 63, 64, 65, 127, 128, 150, 200, 400, 600, hay.len()] {
+            let hay = &hay[..len];
+            for from in 0..len {
+                let mut marks = Marks::new(hay, from);
+                let mut at = from;
+                while at < len {
+                    let with_colon = at % 3 != 0;
+                    let want = hay[at..]
+                        .iter()
+                        .position(|&b| b == b'\n' || (with_colon && b == b':'))
+                        .map(|p| (at + p, hay[at + p] == b':'));
+                    assert_eq!(
+                        marks.next(at, with_colon),
+                        want,
+                        "len {len} from {from} at {at}"
+                    );
+                    match want {
+                        Some((p, _)) => at = p + 1 + (p % 5),
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+
+    /// A clean record whose header spans several 64-byte blocks (as every CommonCrawl header
+    /// does) is read by the fast path, with its block where Content-Length puts it.
+    #[test]
+    fn clean_records_take_the_fast_path() {
+        let long = "x".repeat(150);
+        let data = format!(
+            "WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: https://a.example/{long}\r\nWARC-Record-ID: <urn:uuid:1>\r\nContent-Length: 5\r\n\r\nhello\r\n\r\n"
+        );
+        let Ok((r, start, end)) = clean_record_in(data.as_bytes(), 7, None) else {
+            panic!("the fast path refused a clean record");
+        };
+        assert_eq!(&data[start..end], "hello");
+        assert_eq!(r.offset, 7);
+        assert_eq!(r.field(Field::RecordId), Some("<urn:uuid:1>"));
+        assert_eq!(r.field(Field::TargetUri).map(str::len), Some(18 + 150));
+        // Not whole in the buffer, or not clean: the general path's.
+        assert!(clean_record_in(&data.as_bytes()[..end - 1], 0, None).is_err());
+        let lf = data.replacen("conversion\r\n", "conversion\n", 1);
+        assert!(clean_record_in(lf.as_bytes(), 0, None).is_err());
+    }
+
+    /// The whole-record fast path (everything in one buffer) and the general path (a reader that
+    /// hands out one byte at a time, so no fast path applies) read the same records, skips and
+    /// repairs from the same bytes, well-formed or not.
+    #[test]
+    fn fast_and_general_paths_read_the_same() {
+        let good = rec("conversion", "hello\nworld\n");
+        let inputs: Vec<Vec<u8>> = vec![
+            (rec("warcinfo", "a: b\r\n") + &good + &rec("conversion", "")).into_bytes(),
+            // Content-Length too short, too long, not a number, missing.
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 5\r\n\r\nfirst line\nsecond\n\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 40\r\n\r\nshort\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\nContent-Length: x\r\n\r\nabc\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\n\r\nabc\r\n\r\n{good}").into_bytes(),
+            // LF-only version line, a header without fields, junk before a record, a header
+            // line without a colon, folding, a stray version line in a header.
+            format!("WARC/1.0\nWARC-Type: conversion\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\n\r\nhi\r\n\r\n{good}").into_bytes(),
+            format!("junk line\r\n{good}").into_bytes(),
+            format!("\r\n\r\n{good}{good}").into_bytes(),
+            format!("WARC/1.0\r\nWARC-Type conversion\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\n  folded\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\nWARC/1.0\r\n{good}").into_bytes(),
+            // Invalid UTF-8 in a header value; a separator that is not clean; a truncated block.
+            b"WARC/1.0\r\nWARC-Type: conv\xffersion\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n".to_vec(),
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 2\r\n\r\nhi\r\nX\r\n{good}").into_bytes(),
+            format!("{good}WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 50\r\n\r\nhi\r\n").into_bytes(),
+        ];
+        for data in &inputs {
+            let fast = drain(WarcParser::new(&data[..]));
+            let slow = drain(WarcParser::new(std::io::BufReader::with_capacity(
+                1,
+                &data[..],
+            )));
+            let view = |(r, s, c): &(Vec<WarcRecord>, Vec<&'static str>, Counters)| {
+                let recs: Vec<_> = r
+                    .iter()
+                    .map(|r| {
+                        let h: Vec<(String, String)> =
+                            r.headers().map(|(k, v)| (k.into(), v.into())).collect();
+                        (r.offset, r.version().to_string(), h, r.block.clone())
+                    })
+                    .collect();
+                (recs, s.clone(), c.clone())
+            };
+            assert_eq!(
+                view(&fast),
+                view(&slow),
+                "{}",
+                String::from_utf8_lossy(data)
+            );
+        }
+    }
 
     /// The one-pass header parser and the line-by-line one give the same fields: names and values
     /// trimmed, file order kept, the first of each known field found by any spelling, and the
