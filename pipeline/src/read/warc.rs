@@ -93,7 +93,10 @@ pub struct WarcRecord {
     fields: Vec<(usize, usize, usize, usize)>,
     /// Index in `fields` of the first field of each [`Field`] kind.
     known: [Option<usize>; Field::COUNT],
-    pub block: Vec<u8>,
+    block: Vec<u8>,
+    /// Whether `block` is known to be valid UTF-8: set only by the fast path, which checks the
+    /// header and the block in one pass, for a block it hands on unchanged.
+    block_utf8: bool,
 }
 
 impl WarcRecord {
@@ -113,6 +116,7 @@ impl WarcRecord {
             fields,
             known: [None; Field::COUNT],
             block: Vec::new(),
+            block_utf8: false,
         }
     }
 
@@ -134,6 +138,25 @@ impl WarcRecord {
         self.headers()
             .find(|(k, _)| k.len() == name.len() && (*k == name || k.eq_ignore_ascii_case(name)))
             .map(|(_, v)| v)
+    }
+
+    /// The record's block (its payload), as the record says or as repaired.
+    pub fn block(&self) -> &[u8] {
+        &self.block
+    }
+
+    /// Takes the block as text: bytes that are not UTF-8 are replaced (and counted under
+    /// `repaired:invalid_utf8`). A block the parser has already checked is not checked again.
+    #[allow(unsafe_code)]
+    pub fn take_text(&mut self, counters: &mut Counters) -> String {
+        let block = std::mem::take(&mut self.block);
+        if std::mem::take(&mut self.block_utf8) {
+            // SAFETY: `block_utf8` is only set (in `clean_record`) for a block whose bytes were
+            // checked as UTF-8 and then handed on unchanged; `block` is private to this module,
+            // and every other place that sets it leaves the flag false.
+            return unsafe { String::from_utf8_unchecked(block) };
+        }
+        super::utf8_lossy(block, counters)
     }
 
     pub fn warc_type(&self) -> &str {
@@ -672,15 +695,17 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
                 detail: format!("record declares {length} bytes but only {got} are present"),
             };
         }
-        self.finish_block(record, block, block_start, counters)
+        self.finish_block(record, block, false, block_start, counters)
     }
 
     /// Checks what follows a whole block that starts at `block_start` and ends the record there
-    /// (repairing a wrong Content-Length where the bytes show one).
+    /// (repairing a wrong Content-Length where the bytes show one). `utf8` says the block was
+    /// checked as UTF-8; the record keeps that only when the block is handed on unchanged.
     fn finish_block(
         &mut self,
         mut record: WarcRecord,
         mut block: Vec<u8>,
+        utf8: bool,
         block_start: u64,
         counters: &mut Counters,
     ) -> Next {
@@ -707,6 +732,7 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         match self.clean_boundary() {
             Ok(true) => {
                 record.block = block;
+                record.block_utf8 = utf8;
                 return Next::Record(record);
             }
             Ok(false) => {}
@@ -742,6 +768,7 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         };
         if boundary_ok {
             record.block = block;
+            record.block_utf8 = utf8;
             return Next::Record(record);
         }
 
@@ -803,10 +830,10 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
             Err(e) => return Some(self.fatal(offset, e)),
         };
         match clean_record_in(buf, offset, spare) {
-            Ok((record, start, end)) => {
+            Ok((record, start, end, utf8)) => {
                 let block = buf[start..end].to_vec();
                 self.input.consume(end);
-                Some(self.finish_block(record, block, offset + start as u64, counters))
+                Some(self.finish_block(record, block, utf8, offset + start as u64, counters))
             }
             Err(spare) => {
                 self.spare = spare;
@@ -821,13 +848,18 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
     /// Otherwise consumes nothing, leaves `record` as it was and returns false.
     fn clean_header(&mut self, record: &mut WarcRecord) -> io::Result<bool> {
         let buf = self.input.peek()?;
-        Ok(match clean_header_in(buf, 0, record) {
-            Some(end) => {
-                self.input.consume(end);
-                true
-            }
-            None => false,
-        })
+        let Some(end) = clean_header_in(buf, 0, record) else {
+            return Ok(false);
+        };
+        // The header without its last line end; valid UTF-8 makes every field range a `str` (the
+        // cuts are at ASCII bytes).
+        let Ok(head) = simdutf8::basic::from_utf8(&buf[..end - 2]) else {
+            record.clear_headers();
+            return Ok(false);
+        };
+        record.head.push_str(head);
+        self.input.consume(end + 2);
+        Ok(true)
     }
 
     /// The fast path after a block: consumes the separator when the bytes are exactly what a
@@ -865,16 +897,17 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
 }
 
 /// A whole, clean record at the start of `buf` (the stream's bytes from uncompressed `offset`): its
-/// version line ends in CRLF, its header is clean ([`clean_header_in`]), its Content-Length is a
-/// number and its block is in `buf`. Returns the record with its header and where its block lies
-/// in `buf`; otherwise gives back the spare record for the general path.
+/// version line ends in CRLF, its header is clean ([`clean_header_in`]) and valid UTF-8, its
+/// Content-Length is a number and its block is in `buf`. Returns the record with its header, where
+/// its block lies in `buf` and whether the block is valid UTF-8 (checked in the same pass as the
+/// header); otherwise gives back the spare record for the general path.
 // The error gives the record back (its buffers are reused): a move per record, like `Next`'s.
 #[allow(clippy::type_complexity, clippy::result_large_err)]
 fn clean_record_in(
     buf: &[u8],
     offset: u64,
     spare: Option<WarcRecord>,
-) -> Result<(WarcRecord, usize, usize), Option<WarcRecord>> {
+) -> Result<(WarcRecord, usize, usize, bool), Option<WarcRecord>> {
     if !buf.starts_with(b"WARC/") {
         return Err(spare);
     }
@@ -886,28 +919,48 @@ fn clean_record_in(
         return Err(spare);
     }
     let mut record = WarcRecord::new(offset, &buf[..nl - 1], spare);
-    let Some(start) = clean_header_in(buf, nl + 1, &mut record) else {
+    let from = nl + 1;
+    let Some(end) = clean_header_in(buf, from, &mut record) else {
         return Err(Some(record));
     };
-    let length = match record
-        .field(Field::ContentLength)
-        .map(|v| v.trim().parse::<u64>())
-    {
-        Some(Ok(n)) if n <= MAX_BLOCK => n as usize,
-        _ => return Err(Some(record)),
+    // The header is not copied yet: read Content-Length where it lies in `buf`.
+    let head_start = record.head.len();
+    let length = record.known[Field::ContentLength as usize]
+        .map(|i| record.fields[i])
+        .and_then(|(_, _, v, ve)| {
+            std::str::from_utf8(&buf[v - head_start + from..ve - head_start + from]).ok()
+        })
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|n| *n <= MAX_BLOCK);
+    let start = end + 2;
+    let Some(block_end) = length.and_then(|n| start.checked_add(n as usize)) else {
+        return Err(Some(record));
     };
-    match start.checked_add(length) {
-        Some(end) if end <= buf.len() => Ok((record, start, end)),
-        _ => Err(Some(record)),
+    if block_end > buf.len() {
+        return Err(Some(record));
     }
+    // One UTF-8 check for the header and the block; when the block fails it, the header alone.
+    let (head, utf8) = match simdutf8::basic::from_utf8(&buf[from..block_end]) {
+        // The header ends before `\r\n` (ASCII): a character boundary.
+        Ok(all) => (&all[..end - 2 - from], true),
+        Err(_) => match simdutf8::basic::from_utf8(&buf[from..end - 2]) {
+            Ok(head) => (head, false),
+            Err(_) => {
+                record.clear_headers();
+                return Err(Some(record));
+            }
+        },
+    };
+    record.head.push_str(head);
+    Ok((record, start, block_end, utf8))
 }
 
-/// Parses the clean header that starts at `buf[from]` (every line `name: value` ending in CRLF, no
-/// folding, valid UTF-8, the empty line in `buf`) into `record` and returns the offset in `buf`
-/// just past its empty line; otherwise clears `record`'s fields and returns `None`.
+/// Parses the fields of the clean header that starts at `buf[from]` (every line `name: value`
+/// ending in CRLF, no folding, the empty line in `buf`) into `record`, as ranges of `head` once the
+/// caller has checked `buf[from..end - 2]` as UTF-8 and appended it there, and returns `end`, the
+/// offset of the empty line; otherwise clears `record`'s fields and returns `None`.
 ///
-/// One pass finds the line ends (the empty line ends the header) and the field ranges; the header
-/// is then checked as UTF-8 and copied into the record in one piece.
+/// One pass finds the line ends (the empty line ends the header) and the field ranges.
 fn clean_header_in(buf: &[u8], from: usize, record: &mut WarcRecord) -> Option<usize> {
     if buf[from..].starts_with(b"\r\n") {
         return None;
@@ -944,15 +997,10 @@ fn clean_header_in(buf: &[u8], from: usize, record: &mut WarcRecord) -> Option<u
         record.add_field(&buf[n..ne], (shift(n), shift(ne)), (shift(v), shift(ve)));
         at = eol + 1;
     };
-    // The header without its last line end; valid UTF-8 makes every range a `str` (the cuts are
-    // at ASCII bytes).
-    let head = end.and_then(|e| simdutf8::basic::from_utf8(&buf[from..e - 2]).ok());
-    let Some(head) = head else {
+    if end.is_none() {
         record.clear_headers();
-        return None;
-    };
-    record.head.push_str(head);
-    Some(from + head.len() + 4)
+    }
+    end
 }
 
 /// A forward scan for line ends and colons, 64 bytes at a time: bit `i` of `nl` (`colon`) is set
@@ -1129,9 +1177,10 @@ mod tests {
         let data = format!(
             "WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: https://a.example/{long}\r\nWARC-Record-ID: <urn:uuid:1>\r\nContent-Length: 5\r\n\r\nhello\r\n\r\n"
         );
-        let Ok((r, start, end)) = clean_record_in(data.as_bytes(), 7, None) else {
+        let Ok((r, start, end, utf8)) = clean_record_in(data.as_bytes(), 7, None) else {
             panic!("the fast path refused a clean record");
         };
+        assert!(utf8);
         assert_eq!(&data[start..end], "hello");
         assert_eq!(r.offset, 7);
         assert_eq!(r.field(Field::RecordId), Some("<urn:uuid:1>"));
@@ -1140,6 +1189,43 @@ mod tests {
         assert!(clean_record_in(&data.as_bytes()[..end - 1], 0, None).is_err());
         let lf = data.replacen("conversion\r\n", "conversion\n", 1);
         assert!(clean_record_in(lf.as_bytes(), 0, None).is_err());
+    }
+
+    /// The fast path checks header and block as UTF-8 in one pass; the text of a block it did not
+    /// find valid, or that a repair changed after the check, is still checked, repaired and counted.
+    #[test]
+    fn block_text_is_checked_once_and_always() {
+        let good = rec("conversion", "ok ü\n");
+        // Invalid bytes in a clean record: the header is fine, the block is not.
+        let bad = b"WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 4\r\n\r\nab\xff\n\r\n\r\n";
+        // A valid block followed by invalid bytes that the repair (Content-Length too short) adds.
+        let short =
+            b"WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 3\r\n\r\nabc\xfe\xff\n\r\n\r\n";
+        for (data, want) in [
+            (
+                [good.as_bytes(), bad].concat(),
+                vec!["ok ü\n", "ab\u{fffd}\n"],
+            ),
+            (
+                [&short[..], good.as_bytes()].concat(),
+                vec!["abc\u{fffd}\u{fffd}\n", "ok ü\n"],
+            ),
+        ] {
+            for fast in [true, false] {
+                let (mut recs, skipped, mut c) = if fast {
+                    records(&data)
+                } else {
+                    drain(WarcParser::new(std::io::BufReader::with_capacity(
+                        1,
+                        &data[..],
+                    )))
+                };
+                assert!(skipped.is_empty(), "{skipped:?}");
+                let texts: Vec<String> = recs.iter_mut().map(|r| r.take_text(&mut c)).collect();
+                assert_eq!(texts, want, "fast path: {fast}");
+                assert_eq!(c.get("repaired:invalid_utf8"), 1, "fast path: {fast}");
+            }
+        }
     }
 
     /// The whole-record fast path (everything in one buffer) and the general path (a reader that

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::Value;
 
 use super::warc::{Field, Next, WarcParser, WarcRecord};
-use super::{Counters, Decoded, DocReader, Format, ReadError, ReadOptions, html, utf8_lossy};
+use super::{Counters, Decoded, DocReader, Format, ReadError, ReadOptions, html};
 use crate::document::{Document, Origin};
 
 pub struct WarcDocs {
@@ -90,10 +90,10 @@ impl WarcDocs {
         }
         let text = match self.format {
             // The block is exactly the extracted text; the record separator is not in it.
-            Format::Wet => utf8_lossy(std::mem::take(&mut rec.block), &mut self.counters),
+            Format::Wet => rec.take_text(&mut self.counters),
             _ => {
                 match html::response_text(
-                    &rec.block,
+                    rec.block(),
                     self.opts.max_html_bytes,
                     self.opts.extract,
                     &mut self.counters,
