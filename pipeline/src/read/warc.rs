@@ -102,16 +102,23 @@ pub struct WarcRecord {
 impl WarcRecord {
     /// A record at `offset` with this version line, reusing `spare`'s buffers when given.
     fn new(offset: u64, version: &[u8], spare: Option<WarcRecord>) -> WarcRecord {
+        let mut record = WarcRecord::empty(offset, spare);
+        push_field(&mut record.head, version);
+        record.version_end = record.head.len();
+        record
+    }
+
+    /// A record at `offset` with nothing in it yet, reusing `spare`'s buffers when given.
+    fn empty(offset: u64, spare: Option<WarcRecord>) -> WarcRecord {
         let (mut head, mut fields) = match spare {
             Some(r) => (r.head, r.fields),
             None => (String::with_capacity(512), Vec::with_capacity(12)),
         };
         head.clear();
         fields.clear();
-        push_field(&mut head, version);
         WarcRecord {
             offset,
-            version_end: head.len(),
+            version_end: 0,
             head,
             fields,
             known: [None; Field::COUNT],
@@ -848,7 +855,7 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
     /// Otherwise consumes nothing, leaves `record` as it was and returns false.
     fn clean_header(&mut self, record: &mut WarcRecord) -> io::Result<bool> {
         let buf = self.input.peek()?;
-        let Some(end) = clean_header_in(buf, 0, record) else {
+        let Some(end) = clean_header_in(buf, 0, 0, record) else {
             return Ok(false);
         };
         // The header without its last line end; valid UTF-8 makes every field range a `str` (the
@@ -918,19 +925,15 @@ fn clean_record_in(
     if nl == 0 || buf[nl - 1] != b'\r' || !is_version_line(&buf[..=nl]) {
         return Err(spare);
     }
-    let mut record = WarcRecord::new(offset, &buf[..nl - 1], spare);
-    let from = nl + 1;
-    let Some(end) = clean_header_in(buf, from, &mut record) else {
+    // The version line and the header are copied into `head` together once checked as UTF-8:
+    // field ranges in `head` are then their offsets in `buf`.
+    let mut record = WarcRecord::empty(offset, spare);
+    let Some(end) = clean_header_in(buf, nl + 1, 0, &mut record) else {
         return Err(Some(record));
     };
-    // The header is not copied yet: read Content-Length where it lies in `buf`.
-    let head_start = record.head.len();
     let length = record.known[Field::ContentLength as usize]
         .map(|i| record.fields[i])
-        .and_then(|(_, _, v, ve)| {
-            std::str::from_utf8(&buf[v - head_start + from..ve - head_start + from]).ok()
-        })
-        .and_then(|v| v.trim().parse::<u64>().ok())
+        .and_then(|(_, _, v, ve)| parse_length(&buf[v..ve]))
         .filter(|n| *n <= MAX_BLOCK);
     let start = end + 2;
     let Some(block_end) = length.and_then(|n| start.checked_add(n as usize)) else {
@@ -940,10 +943,10 @@ fn clean_record_in(
         return Err(Some(record));
     }
     // One UTF-8 check for the header and the block; when the block fails it, the header alone.
-    let (head, utf8) = match simdutf8::basic::from_utf8(&buf[from..block_end]) {
+    let (head, utf8) = match simdutf8::basic::from_utf8(&buf[..block_end]) {
         // The header ends before `\r\n` (ASCII): a character boundary.
-        Ok(all) => (&all[..end - 2 - from], true),
-        Err(_) => match simdutf8::basic::from_utf8(&buf[from..end - 2]) {
+        Ok(all) => (&all[..end - 2], true),
+        Err(_) => match simdutf8::basic::from_utf8(&buf[..end - 2]) {
             Ok(head) => (head, false),
             Err(_) => {
                 record.clear_headers();
@@ -952,22 +955,40 @@ fn clean_record_in(
         },
     };
     record.head.push_str(head);
+    // The version line without its CRLF (`is_version_line`: no white space to trim).
+    record.version_end = nl - 1;
     Ok((record, start, block_end, utf8))
+}
+
+/// A Content-Length value as the general path reads it (`str::trim`, then `u64` parsing): plain
+/// digits are read directly, anything else goes through the same `str` parsing.
+fn parse_length(value: &[u8]) -> Option<u64> {
+    if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+        return value.iter().try_fold(0u64, |n, &d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        });
+    }
+    std::str::from_utf8(value).ok()?.trim().parse().ok()
 }
 
 /// Parses the fields of the clean header that starts at `buf[from]` (every line `name: value`
 /// ending in CRLF, no folding, the empty line in `buf`) into `record`, as ranges of `head` once the
-/// caller has checked `buf[from..end - 2]` as UTF-8 and appended it there, and returns `end`, the
-/// offset of the empty line; otherwise clears `record`'s fields and returns `None`.
+/// caller has checked `buf[copy_from..end - 2]` as UTF-8 and appended it there, and returns `end`,
+/// the offset of the empty line; otherwise clears `record`'s fields and returns `None`.
 ///
 /// One pass finds the line ends (the empty line ends the header) and the field ranges.
-fn clean_header_in(buf: &[u8], from: usize, record: &mut WarcRecord) -> Option<usize> {
+fn clean_header_in(
+    buf: &[u8],
+    from: usize,
+    copy_from: usize,
+    record: &mut WarcRecord,
+) -> Option<usize> {
     if buf[from..].starts_with(b"\r\n") {
         return None;
     }
-    // `buf[from..]` is copied to the end of `head`: a field at `x` in `buf` is at `x + shift` there.
+    // `buf[copy_from..]` is copied to the end of `head`: `buf[x]` lands at `shift(x)` there.
     let record_end = record.head.len();
-    let shift = |x: usize| record_end + (x - from);
+    let shift = |x: usize| record_end + (x - copy_from);
     let mut marks = Marks::new(buf, from);
     let mut at = from;
     let end = loop {
@@ -1183,6 +1204,7 @@ mod tests {
         assert!(utf8);
         assert_eq!(&data[start..end], "hello");
         assert_eq!(r.offset, 7);
+        assert_eq!(r.version(), "WARC/1.0");
         assert_eq!(r.field(Field::RecordId), Some("<urn:uuid:1>"));
         assert_eq!(r.field(Field::TargetUri).map(str::len), Some(18 + 150));
         // Not whole in the buffer, or not clean: the general path's.
@@ -1226,6 +1248,33 @@ mod tests {
                 assert_eq!(c.get("repaired:invalid_utf8"), 1, "fast path: {fast}");
             }
         }
+    }
+
+    /// Content-Length values read from bytes as the general path reads them from a `str`.
+    #[test]
+    fn lengths_parse_like_str_parse() {
+        for v in [
+            "0",
+            "007",
+            "1656",
+            "+5",
+            "",
+            " ",
+            "-1",
+            "1 2",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999",
+            "12\u{a0}",
+            "x",
+        ] {
+            assert_eq!(
+                parse_length(v.as_bytes()),
+                v.trim().parse::<u64>().ok(),
+                "{v:?}"
+            );
+        }
+        assert_eq!(parse_length(b"1\xff"), None);
     }
 
     /// The whole-record fast path (everything in one buffer) and the general path (a reader that
