@@ -59,22 +59,26 @@ impl Field {
 
     /// The field `name` is (without case), if one of these.
     fn of(name: &[u8]) -> Option<Field> {
-        // The exact spelling (CommonCrawl's) compares as a few word loads; other spellings of the
-        // same length are compared without case.
-        Some(match name {
-            b"WARC-Type" => Field::Type,
-            b"Content-Length" => Field::ContentLength,
-            b"WARC-Record-ID" => Field::RecordId,
-            b"WARC-Target-URI" => Field::TargetUri,
-            b"WARC-Date" => Field::Date,
-            b"WARC-Identified-Content-Language" => Field::IdentifiedContentLanguage,
-            b"WARC-Refers-To" => Field::RefersTo,
-            _ if matches!(name.len(), 9 | 14 | 15 | 32) => {
-                return Field::ALL
-                    .into_iter()
-                    .find(|f| name.eq_ignore_ascii_case(f.name().as_bytes()));
+        // The length and one byte leave one name it can be in its exact spelling (CommonCrawl's),
+        // checked with one comparison to a constant; other spellings of these lengths are
+        // compared without case.
+        let exact = match (name.len(), name.get(5), name.get(7)) {
+            (9, Some(b'T'), _) if name == b"WARC-Type" => Some(Field::Type),
+            (9, Some(b'D'), _) if name == b"WARC-Date" => Some(Field::Date),
+            (14, _, Some(b'-')) if name == b"Content-Length" => Some(Field::ContentLength),
+            (14, _, Some(b'c')) if name == b"WARC-Record-ID" => Some(Field::RecordId),
+            (14, _, Some(b'f')) if name == b"WARC-Refers-To" => Some(Field::RefersTo),
+            (15, _, _) if name == b"WARC-Target-URI" => Some(Field::TargetUri),
+            (32, _, _) if name == b"WARC-Identified-Content-Language" => {
+                Some(Field::IdentifiedContentLanguage)
             }
+            (9 | 14 | 15 | 32, _, _) => None,
             _ => return None,
+        };
+        exact.or_else(|| {
+            Field::ALL
+                .into_iter()
+                .find(|f| name.eq_ignore_ascii_case(f.name().as_bytes()))
         })
     }
 }
@@ -1247,6 +1251,38 @@ mod tests {
                 assert_eq!(texts, want, "fast path: {fast}");
                 assert_eq!(c.get("repaired:invalid_utf8"), 1, "fast path: {fast}");
             }
+        }
+    }
+
+    /// Field names are recognised in any case and nothing else is.
+    #[test]
+    fn field_names() {
+        for f in Field::ALL {
+            let name = f.name();
+            for spelling in [name.to_string(), name.to_lowercase(), name.to_uppercase()] {
+                assert_eq!(Field::of(spelling.as_bytes()), Some(f), "{spelling}");
+            }
+            // Same length, one byte changed anywhere: not this field (nor another).
+            for i in 0..name.len() {
+                let mut other = name.as_bytes().to_vec();
+                other[i] = b'_';
+                assert_eq!(
+                    Field::of(&other),
+                    None,
+                    "{}",
+                    String::from_utf8_lossy(&other)
+                );
+            }
+        }
+        for other in [
+            "",
+            "WARC",
+            "Content-Type",
+            "WARC-Block-Digest",
+            "WARC-Typ",
+            "WARC-Types",
+        ] {
+            assert_eq!(Field::of(other.as_bytes()), None, "{other}");
         }
     }
 
