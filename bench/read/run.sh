@@ -9,19 +9,20 @@ files=${2:-8}
 lines=${3:-5-40}
 work=bench/work/read/$docs-$files-$lines
 venv=bench/.venv-read
+target=${CARGO_TARGET_DIR:-target}
 mkdir -p "$work"
 cargo build --release -q -p tria-bench
 if [ ! -d "$work/wet" ] || [ "$(ls "$work/wet" | wc -l)" != "$files" ]; then
     rm -rf "$work/wet"
     src=../shared/data/lid
     [ -d "$src" ] || { echo "needs ../shared/data/lid for text"; exit 1; }
-    target/release/gen-wet --lines "$src" --docs "$docs" --files "$files" --out-dir "$work/wet" --seed 7 --doc-lines "$lines"
+    "$target/release/gen-wet" --lines "$src" --docs "$docs" --files "$files" --out-dir "$work/wet" --seed 7 --doc-lines "$lines"
 fi
 [ -d "$venv" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q warcio fastwarc
 echo "machine: $(nproc) cores, $(grep 'model name' /proc/cpuinfo | head -1 | cut -d: -f2 | xargs)"
 echo "input: $(du -sh "$work/wet" | cut -f1) compressed in $files files"
-taskset -c 0 target/release/read-bench "$work"/wet/*.gz
+taskset -c 0 "$target/release/read-bench" "$work"/wet/*.gz
 taskset -c 0 "$venv/bin/python" bench/read/peers.py "$work"/wet/*.gz
 # GNU gzip as a third decompression-only reference (CPU seconds, best of 3).
 best=

@@ -156,7 +156,7 @@ fn dump_warc(warc: &Path, out: &Path) -> Result<()> {
                 if !rec.warc_type().eq_ignore_ascii_case("response") {
                     continue;
                 }
-                if let Ok((page, _)) = html::response_html(&rec.block, 8 << 20, &mut counters) {
+                if let Ok((page, _)) = html::response_html(rec.block(), 8 << 20, &mut counters) {
                     let name = format!("{stem}-{index:03}");
                     fs::write(out.join(format!("{name}.html")), page)?;
                     let url = rec.header("WARC-Target-URI").unwrap_or("");

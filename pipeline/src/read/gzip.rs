@@ -86,7 +86,16 @@ impl<R: Read> GzMembers<R> {
     /// The compressed offset of the member that starts exactly at uncompressed offset `pos`, if any.
     pub fn member_at(&self, pos: u64) -> Option<u64> {
         // Boundaries are in increasing uncompressed order (an empty member shares its start with
-        // the next one: the last of them is the member whose bytes start there).
+        // the next one: the last of them is the member whose bytes start there). The reader asks
+        // about the newest members: look at those first, from the newest, before searching.
+        for &(u, c) in self.boundaries.iter().rev().take(4) {
+            if u == pos {
+                return Some(c);
+            }
+            if u < pos {
+                return None;
+            }
+        }
         let i = self.boundaries.partition_point(|(u, _)| *u <= pos);
         i.checked_sub(1)
             .map(|i| self.boundaries[i])
@@ -96,6 +105,19 @@ impl<R: Read> GzMembers<R> {
 
     /// The first member start strictly between uncompressed offsets `lo` and `hi`, if any.
     pub fn member_between(&self, lo: u64, hi: u64) -> Option<u64> {
+        // The first start after `lo` is among the newest members in the reader's questions: walk
+        // back from the newest while starts are after `lo`, and search only past four.
+        let mut first_after = None;
+        for (k, &(u, _)) in self.boundaries.iter().rev().enumerate() {
+            if u <= lo {
+                return first_after.filter(|u| *u < hi);
+            }
+            if k == 4 {
+                break;
+            }
+            first_after = Some(u);
+        }
+        first_after?; // no boundaries at all
         let i = self.boundaries.partition_point(|(u, _)| *u <= lo);
         self.boundaries.get(i).map(|(u, _)| *u).filter(|u| *u < hi)
     }
@@ -565,6 +587,68 @@ mod tests {
             .read_to_end(&mut Vec::new())
             .unwrap_err();
         assert!(err.to_string().contains("not a gzip member"), "{err}");
+    }
+
+    /// The boundary lookups (which look at the newest members first) agree with a plain scan of
+    /// every member start, for positions near and far from the newest member and with empty
+    /// members sharing a start.
+    #[test]
+    fn boundary_lookups_agree_with_a_scan() {
+        let parts: Vec<&[u8]> = vec![
+            b"aaaa",
+            b"",
+            b"bbbbbb",
+            b"c",
+            b"",
+            b"",
+            b"dddddddd",
+            b"ee",
+            b"fff",
+            b"",
+            b"gggg",
+        ];
+        let all: Vec<u8> = parts.iter().flat_map(|p| member(p)).collect();
+        let mut d = GzMembers::new(&all[..]);
+        let mut out = Vec::new();
+        loop {
+            let chunk = d.fill_buf().unwrap().to_vec();
+            if chunk.is_empty() {
+                break;
+            }
+            out.extend_from_slice(&chunk);
+            d.consume(chunk.len());
+        }
+        assert_eq!(out, parts.concat());
+        // Every member start, in order: (uncompressed, compressed).
+        let mut starts = Vec::new();
+        let (mut u, mut c) = (0u64, 0u64);
+        for p in &parts {
+            starts.push((u, c));
+            u += p.len() as u64;
+            c += member(p).len() as u64;
+        }
+        let end = u;
+        for pos in 0..=end + 1 {
+            // The last member starting at `pos` is the one whose bytes start there.
+            let want = starts
+                .iter()
+                .rev()
+                .find(|(s, _)| *s == pos)
+                .map(|(_, c)| *c);
+            assert_eq!(d.member_at(pos), want, "member_at({pos})");
+            for hi in pos..=end + 2 {
+                let want = starts
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .find(|s| *s > pos)
+                    .filter(|s| *s < hi);
+                assert_eq!(
+                    d.member_between(pos, hi),
+                    want,
+                    "member_between({pos}, {hi})"
+                );
+            }
+        }
     }
 
     #[test]

@@ -19,6 +19,70 @@ pub const MAX_BLOCK: u64 = 256 * 1024 * 1024;
 /// Longest header line we accept before calling the header malformed.
 const MAX_HEADER_LINE: usize = 64 * 1024;
 
+/// The header fields readers ask for on every record: where the first of each is, is noted as the
+/// header is parsed, so looking one up costs no search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Type,
+    ContentLength,
+    RecordId,
+    TargetUri,
+    Date,
+    IdentifiedContentLanguage,
+    RefersTo,
+}
+
+impl Field {
+    const COUNT: usize = 7;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Type => "WARC-Type",
+            Field::ContentLength => "Content-Length",
+            Field::RecordId => "WARC-Record-ID",
+            Field::TargetUri => "WARC-Target-URI",
+            Field::Date => "WARC-Date",
+            Field::IdentifiedContentLanguage => "WARC-Identified-Content-Language",
+            Field::RefersTo => "WARC-Refers-To",
+        }
+    }
+
+    const ALL: [Field; Field::COUNT] = [
+        Field::Type,
+        Field::ContentLength,
+        Field::RecordId,
+        Field::TargetUri,
+        Field::Date,
+        Field::IdentifiedContentLanguage,
+        Field::RefersTo,
+    ];
+
+    /// The field `name` is (without case), if one of these.
+    fn of(name: &[u8]) -> Option<Field> {
+        // The length and one byte leave one name it can be in its exact spelling (CommonCrawl's),
+        // checked with one comparison to a constant; other spellings of these lengths are
+        // compared without case.
+        let exact = match (name.len(), name.get(5), name.get(7)) {
+            (9, Some(b'T'), _) if name == b"WARC-Type" => Some(Field::Type),
+            (9, Some(b'D'), _) if name == b"WARC-Date" => Some(Field::Date),
+            (14, _, Some(b'-')) if name == b"Content-Length" => Some(Field::ContentLength),
+            (14, _, Some(b'c')) if name == b"WARC-Record-ID" => Some(Field::RecordId),
+            (14, _, Some(b'f')) if name == b"WARC-Refers-To" => Some(Field::RefersTo),
+            (15, _, _) if name == b"WARC-Target-URI" => Some(Field::TargetUri),
+            (32, _, _) if name == b"WARC-Identified-Content-Language" => {
+                Some(Field::IdentifiedContentLanguage)
+            }
+            (9 | 14 | 15 | 32, _, _) => None,
+            _ => return None,
+        };
+        exact.or_else(|| {
+            Field::ALL
+                .into_iter()
+                .find(|f| name.eq_ignore_ascii_case(f.name().as_bytes()))
+        })
+    }
+}
+
 /// One WARC record: the version line, the header fields in file order and the block.
 ///
 /// The version and the fields live in one string (`head`), addressed by byte ranges, so a record
@@ -29,27 +93,41 @@ pub struct WarcRecord {
     pub offset: u64,
     head: String,
     version_end: usize,
-    /// `(name start, name end, value end)`: a value starts where its name ends.
-    fields: Vec<(usize, usize, usize)>,
-    pub block: Vec<u8>,
+    /// `(name start, name end, value start, value end)` in `head`.
+    fields: Vec<(usize, usize, usize, usize)>,
+    /// Index in `fields` of the first field of each [`Field`] kind.
+    known: [Option<usize>; Field::COUNT],
+    block: Vec<u8>,
+    /// Whether `block` is known to be valid UTF-8: set only by the fast path, which checks the
+    /// header and the block in one pass, for a block it hands on unchanged.
+    block_utf8: bool,
 }
 
 impl WarcRecord {
     /// A record at `offset` with this version line, reusing `spare`'s buffers when given.
     fn new(offset: u64, version: &[u8], spare: Option<WarcRecord>) -> WarcRecord {
+        let mut record = WarcRecord::empty(offset, spare);
+        push_field(&mut record.head, version);
+        record.version_end = record.head.len();
+        record
+    }
+
+    /// A record at `offset` with nothing in it yet, reusing `spare`'s buffers when given.
+    fn empty(offset: u64, spare: Option<WarcRecord>) -> WarcRecord {
         let (mut head, mut fields) = match spare {
             Some(r) => (r.head, r.fields),
             None => (String::with_capacity(512), Vec::with_capacity(12)),
         };
         head.clear();
         fields.clear();
-        push_field(&mut head, version);
         WarcRecord {
             offset,
-            version_end: head.len(),
+            version_end: 0,
             head,
             fields,
+            known: [None; Field::COUNT],
             block: Vec::new(),
+            block_utf8: false,
         }
     }
 
@@ -63,7 +141,7 @@ impl WarcRecord {
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         self.fields
             .iter()
-            .map(|&(n, v, e)| (&self.head[n..v], &self.head[v..e]))
+            .map(|&(n, ne, v, ve)| (&self.head[n..ne], &self.head[v..ve]))
     }
 
     /// A header value by case-insensitive name (the first one, as WARC names are unique).
@@ -73,8 +151,53 @@ impl WarcRecord {
             .map(|(_, v)| v)
     }
 
+    /// The record's block (its payload), as the record says or as repaired.
+    pub fn block(&self) -> &[u8] {
+        &self.block
+    }
+
+    /// Takes the block as text: bytes that are not UTF-8 are replaced (and counted under
+    /// `repaired:invalid_utf8`). A block the parser has already checked is not checked again.
+    #[allow(unsafe_code)]
+    pub fn take_text(&mut self, counters: &mut Counters) -> String {
+        let block = std::mem::take(&mut self.block);
+        if std::mem::take(&mut self.block_utf8) {
+            // SAFETY: `block_utf8` is only set (in `clean_record`) for a block whose bytes were
+            // checked as UTF-8 and then handed on unchanged; `block` is private to this module,
+            // and every other place that sets it leaves the flag false.
+            return unsafe { String::from_utf8_unchecked(block) };
+        }
+        super::utf8_lossy(block, counters)
+    }
+
     pub fn warc_type(&self) -> &str {
-        self.header("WARC-Type").unwrap_or("")
+        self.field(Field::Type).unwrap_or("")
+    }
+
+    /// The value of the first `f` field, as [`WarcRecord::header`] gives it.
+    pub fn field(&self, f: Field) -> Option<&str> {
+        let (_, _, v, ve) = *self.fields.get(self.known[f as usize]?)?;
+        Some(&self.head[v..ve])
+    }
+
+    /// The value of the first `f` field whose value is not empty.
+    pub fn nonempty_field(&self, f: Field) -> Option<&str> {
+        match self.field(f)? {
+            "" => self
+                .headers()
+                .find(|(k, v)| !v.is_empty() && k.eq_ignore_ascii_case(f.name()))
+                .map(|(_, v)| v),
+            v => Some(v),
+        }
+    }
+
+    /// Adds the field whose name (`name`: the bytes of `head[n..ne]`, or those about to be
+    /// copied there) and value are at these ranges of `head`.
+    fn add_field(&mut self, name: &[u8], (n, ne): (usize, usize), (v, ve): (usize, usize)) {
+        if let Some(f) = Field::of(name) {
+            self.known[f as usize].get_or_insert(self.fields.len());
+        }
+        self.fields.push((n, ne, v, ve));
     }
 
     fn push_header(&mut self, name: &[u8], value: &[u8]) {
@@ -82,20 +205,17 @@ impl WarcRecord {
         push_field(&mut self.head, name);
         let v = self.head.len();
         push_field(&mut self.head, value);
-        self.fields.push((n, v, self.head.len()));
-    }
-
-    fn push_header_str(&mut self, name: &str, value: &str) {
-        let n = self.head.len();
-        self.head.push_str(name.trim_ascii());
-        let v = self.head.len();
-        self.head.push_str(value.trim_ascii());
-        self.fields.push((n, v, self.head.len()));
+        let e = self.head.len();
+        if let Some(f) = Field::of(&self.head.as_bytes()[n..v]) {
+            self.known[f as usize].get_or_insert(self.fields.len());
+        }
+        self.fields.push((n, v, v, e));
     }
 
     fn clear_headers(&mut self) {
         self.head.truncate(self.version_end);
         self.fields.clear();
+        self.known = [None; Field::COUNT];
     }
 
     /// Appends a folded continuation line to the last field's value (the last bytes of `head`).
@@ -108,7 +228,8 @@ impl WarcRecord {
         push_field(&mut self.head, more);
         let end = self.head.len();
         if let Some(last) = self.fields.last_mut() {
-            last.2 = end;
+            // The last value ends `head` (only this line-by-line path folds), so it stays whole.
+            last.3 = end;
         }
         true
     }
@@ -439,6 +560,9 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         if self.failed {
             return Next::End;
         }
+        if let Some(next) = self.clean_record(counters) {
+            return next;
+        }
         // Find the version line, skipping blank lines left between records.
         let offset;
         loop {
@@ -530,7 +654,7 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         }
 
         let length = match record
-            .header("Content-Length")
+            .field(Field::ContentLength)
             .map(|v| v.trim().parse::<u64>())
         {
             Some(Ok(n)) => n,
@@ -582,7 +706,22 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
                 detail: format!("record declares {length} bytes but only {got} are present"),
             };
         }
+        self.finish_block(record, block, false, block_start, counters)
+    }
 
+    /// Checks what follows a whole block that starts at `block_start` and ends the record there
+    /// (repairing a wrong Content-Length where the bytes show one). `utf8` says the block was
+    /// checked as UTF-8; the record keeps that only when the block is handed on unchanged.
+    fn finish_block(
+        &mut self,
+        mut record: WarcRecord,
+        mut block: Vec<u8>,
+        utf8: bool,
+        block_start: u64,
+        counters: &mut Counters,
+    ) -> Next {
+        let offset = record.offset;
+        let got = block.len() as u64;
         // A record start inside the block: the length is too long and swallowed the next record's
         // first bytes (perhaps only part of its version line).
         if let Some(p) = self
@@ -604,6 +743,7 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         match self.clean_boundary() {
             Ok(true) => {
                 record.block = block;
+                record.block_utf8 = utf8;
                 return Next::Record(record);
             }
             Ok(false) => {}
@@ -639,6 +779,7 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
         };
         if boundary_ok {
             record.block = block;
+            record.block_utf8 = utf8;
             return Next::Record(record);
         }
 
@@ -688,60 +829,47 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
 }
 
 impl<R: BufRead + RecordStarts> WarcParser<R> {
+    /// The fast path for a whole record: when the buffered bytes start with a CRLF version line
+    /// and a clean header (see [`WarcParser::clean_header`]) and hold the whole block, the record
+    /// is taken straight from them and its end checked as on the general path. Returns `None`,
+    /// having consumed nothing, when they do not (then the general path reads the record).
+    fn clean_record(&mut self, counters: &mut Counters) -> Option<Next> {
+        let offset = self.input.pos();
+        let spare = self.spare.take();
+        let buf = match self.input.peek() {
+            Ok(b) => b,
+            Err(e) => return Some(self.fatal(offset, e)),
+        };
+        match clean_record_in(buf, offset, spare) {
+            Ok((record, start, end, utf8)) => {
+                let block = buf[start..end].to_vec();
+                self.input.consume(end);
+                Some(self.finish_block(record, block, utf8, offset + start as u64, counters))
+            }
+            Err(spare) => {
+                self.spare = spare;
+                None
+            }
+        }
+    }
+
     /// The fast path for a header: when the buffered bytes hold the whole header, it is valid
     /// UTF-8, every line ends in CRLF and is `name: value` (no folding, no stray version line),
     /// parses it from the buffer in one go, consumes it with its blank line and returns true.
     /// Otherwise consumes nothing, leaves `record` as it was and returns false.
     fn clean_header(&mut self, record: &mut WarcRecord) -> io::Result<bool> {
         let buf = self.input.peek()?;
-        if buf.starts_with(b"\r\n") {
-            return Ok(false);
-        }
-        let Some(end) = memchr::memmem::find(buf, b"\r\n\r\n") else {
+        let Some(end) = clean_header_in(buf, 0, 0, record) else {
             return Ok(false);
         };
-        let Ok(head) = simdutf8::basic::from_utf8(&buf[..end]) else {
-            return Ok(false);
-        };
-        // `head` ends before the final CRLF; every line in it ends with CRLF, the last with none.
-        let bytes = head.as_bytes();
-        let mut ok = true;
-        let mut at = 0;
-        while at < bytes.len() {
-            let eol = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
-            let line_end = if eol < bytes.len() {
-                if eol == at || bytes[eol - 1] != b'\r' {
-                    ok = false; // an LF-only line: the general path deals with it
-                    break;
-                }
-                eol - 1
-            } else {
-                eol
-            };
-            let line = &bytes[at..line_end];
-            let colon = memchr::memchr(b':', line);
-            match (colon, line.first()) {
-                (Some(c), Some(&first))
-                    if first != b' '
-                        && first != b'\t'
-                        && line.len() <= MAX_HEADER_LINE
-                        && !is_version_line(line) =>
-                {
-                    // ASCII positions of a valid `str`: both cuts fall on character boundaries.
-                    record.push_header_str(&head[at..at + c], &head[at + c + 1..line_end]);
-                }
-                _ => {
-                    ok = false;
-                    break;
-                }
-            }
-            at = eol + 1;
-        }
-        if !ok {
+        // The header without its last line end; valid UTF-8 makes every field range a `str` (the
+        // cuts are at ASCII bytes).
+        let Ok(head) = simdutf8::basic::from_utf8(&buf[..end - 2]) else {
             record.clear_headers();
             return Ok(false);
-        }
-        self.input.consume(end + 4);
+        };
+        record.head.push_str(head);
+        self.input.consume(end + 2);
         Ok(true)
     }
 
@@ -779,6 +907,226 @@ impl<R: BufRead + RecordStarts> WarcParser<R> {
     }
 }
 
+/// A whole, clean record at the start of `buf` (the stream's bytes from uncompressed `offset`): its
+/// version line ends in CRLF, its header is clean ([`clean_header_in`]) and valid UTF-8, its
+/// Content-Length is a number and its block is in `buf`. Returns the record with its header, where
+/// its block lies in `buf` and whether the block is valid UTF-8 (checked in the same pass as the
+/// header); otherwise gives back the spare record for the general path.
+// The error gives the record back (its buffers are reused): a move per record, like `Next`'s.
+#[allow(clippy::type_complexity, clippy::result_large_err)]
+fn clean_record_in(
+    buf: &[u8],
+    offset: u64,
+    spare: Option<WarcRecord>,
+) -> Result<(WarcRecord, usize, usize, bool), Option<WarcRecord>> {
+    if !buf.starts_with(b"WARC/") {
+        return Err(spare);
+    }
+    // A version line is at most 12 bytes before its CRLF.
+    let Some(nl) = buf.iter().take(16).position(|&b| b == b'\n') else {
+        return Err(spare);
+    };
+    if nl == 0 || buf[nl - 1] != b'\r' || !is_version_line(&buf[..=nl]) {
+        return Err(spare);
+    }
+    // The version line and the header are copied into `head` together once checked as UTF-8:
+    // field ranges in `head` are then their offsets in `buf`.
+    let mut record = WarcRecord::empty(offset, spare);
+    let Some(end) = clean_header_in(buf, nl + 1, 0, &mut record) else {
+        return Err(Some(record));
+    };
+    let length = record.known[Field::ContentLength as usize]
+        .map(|i| record.fields[i])
+        .and_then(|(_, _, v, ve)| parse_length(&buf[v..ve]))
+        .filter(|n| *n <= MAX_BLOCK);
+    let start = end + 2;
+    let Some(block_end) = length.and_then(|n| start.checked_add(n as usize)) else {
+        return Err(Some(record));
+    };
+    if block_end > buf.len() {
+        return Err(Some(record));
+    }
+    // One UTF-8 check for the header and the block; when the block fails it, the header alone.
+    let (head, utf8) = match simdutf8::basic::from_utf8(&buf[..block_end]) {
+        // The header ends before `\r\n` (ASCII): a character boundary.
+        Ok(all) => (&all[..end - 2], true),
+        Err(_) => match simdutf8::basic::from_utf8(&buf[..end - 2]) {
+            Ok(head) => (head, false),
+            Err(_) => {
+                record.clear_headers();
+                return Err(Some(record));
+            }
+        },
+    };
+    record.head.push_str(head);
+    // The version line without its CRLF (`is_version_line`: no white space to trim).
+    record.version_end = nl - 1;
+    Ok((record, start, block_end, utf8))
+}
+
+/// A Content-Length value as the general path reads it (`str::trim`, then `u64` parsing): plain
+/// digits are read directly, anything else goes through the same `str` parsing.
+fn parse_length(value: &[u8]) -> Option<u64> {
+    if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+        return value.iter().try_fold(0u64, |n, &d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        });
+    }
+    std::str::from_utf8(value).ok()?.trim().parse().ok()
+}
+
+/// Parses the fields of the clean header that starts at `buf[from]` (every line `name: value`
+/// ending in CRLF, no folding, the empty line in `buf`) into `record`, as ranges of `head` once the
+/// caller has checked `buf[copy_from..end - 2]` as UTF-8 and appended it there, and returns `end`,
+/// the offset of the empty line; otherwise clears `record`'s fields and returns `None`.
+///
+/// One pass finds the line ends (the empty line ends the header) and the field ranges.
+fn clean_header_in(
+    buf: &[u8],
+    from: usize,
+    copy_from: usize,
+    record: &mut WarcRecord,
+) -> Option<usize> {
+    if buf[from..].starts_with(b"\r\n") {
+        return None;
+    }
+    // `buf[copy_from..]` is copied to the end of `head`: `buf[x]` lands at `shift(x)` there.
+    let record_end = record.head.len();
+    let shift = |x: usize| record_end + (x - copy_from);
+    let mut marks = Marks::new(buf, from);
+    let mut at = from;
+    let end = loop {
+        // The first colon or line end of the line.
+        let Some((p, is_colon)) = marks.next(at, true) else {
+            break None;
+        };
+        if !is_colon {
+            // No colon: the empty line that ends the header, or not a clean field line.
+            break (p == at + 1 && buf[at] == b'\r').then_some(at);
+        }
+        // A line with a colon is never a version line (`WARC/` then digits and dots). Its end is
+        // the first line end after the colon; an LF-only end goes to the general path.
+        let Some((eol, _)) = marks.next(p + 1, false) else {
+            break None;
+        };
+        let line_end = eol - 1;
+        if buf[line_end] != b'\r'
+            || buf[at] == b' '
+            || buf[at] == b'\t'
+            || line_end - at > MAX_HEADER_LINE
+        {
+            break None;
+        }
+        let (n, ne) = trimmed(buf, at, p);
+        let (v, ve) = trimmed(buf, p + 1, line_end);
+        record.add_field(&buf[n..ne], (shift(n), shift(ne)), (shift(v), shift(ve)));
+        at = eol + 1;
+    };
+    if end.is_none() {
+        record.clear_headers();
+    }
+    end
+}
+
+/// A forward scan for line ends and colons, 64 bytes at a time: bit `i` of `nl` (`colon`) is set
+/// when `buf[base + i]` is `\n` (`:`). Header lines are short, and a search call per line costs
+/// more in set-up than in search.
+struct Marks<'a> {
+    buf: &'a [u8],
+    base: usize,
+    nl: u64,
+    colon: u64,
+}
+
+impl<'a> Marks<'a> {
+    fn new(buf: &'a [u8], from: usize) -> Self {
+        let (nl, colon) = marks64(buf, from);
+        Marks {
+            buf,
+            base: from,
+            nl,
+            colon,
+        }
+    }
+
+    /// The first `\n` (or `:` too, when `colon`) at or after `at`, and whether it is a colon.
+    /// `at` never goes back before the start of the 64 bytes scanned last.
+    fn next(&mut self, at: usize, colon: bool) -> Option<(usize, bool)> {
+        loop {
+            // `at` is before the block when the search has moved on from the block it was in.
+            let skip = at.saturating_sub(self.base);
+            if skip < 64 {
+                let keep = u64::MAX << skip;
+                let nl = self.nl & keep;
+                let co = if colon { self.colon & keep } else { 0 };
+                let any = nl | co;
+                if any != 0 {
+                    let i = any.trailing_zeros();
+                    return Some((self.base + i as usize, (co >> i) & 1 == 1));
+                }
+            }
+            self.base += 64;
+            if self.base >= self.buf.len() {
+                return None;
+            }
+            (self.nl, self.colon) = marks64(self.buf, self.base);
+        }
+    }
+}
+
+/// Bit masks of the `\n` and `:` bytes among the 64 bytes of `buf` from `base` (bytes past the
+/// end are neither).
+fn marks64(buf: &[u8], base: usize) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(block) = buf.get(base..base + 64) {
+        return marks64_sse2(block);
+    }
+    let mut nl = 0u64;
+    let mut colon = 0u64;
+    for (i, &b) in buf.get(base..).unwrap_or(&[]).iter().take(64).enumerate() {
+        nl |= u64::from(b == b'\n') << i;
+        colon |= u64::from(b == b':') << i;
+    }
+    (nl, colon)
+}
+
+/// [`marks64`] for 64 bytes with SSE2 (part of every x86-64 processor).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn marks64_sse2(block: &[u8]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    assert!(block.len() >= 64, "marks64_sse2 needs 64 bytes");
+    let mut nl = 0u64;
+    let mut co = 0u64;
+    // SAFETY: SSE2 is in the x86-64 baseline (every x86-64 processor has it, and the target
+    // enables it), so these instructions exist wherever this code runs. Each load reads bytes
+    // `16 k .. 16 k + 16` of `block`, which exist (asserted above); an unaligned load has no
+    // alignment requirement.
+    unsafe {
+        let newline = _mm_set1_epi8(b'\n' as i8);
+        let colon = _mm_set1_epi8(b':' as i8);
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            nl |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)) as u16) << (16 * k);
+            co |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon)) as u16) << (16 * k);
+        }
+    }
+    (nl, co)
+}
+
+/// The range `start..end` of `buf` without ASCII white space at either end.
+fn trimmed(buf: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
+    while start < end && buf[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    while end > start && buf[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    (start, end)
+}
+
 /// Position of a version line that starts a line inside `block` (not at 0), if any.
 fn find_version_line(block: &[u8]) -> Option<usize> {
     let mut from = 0;
@@ -809,6 +1157,258 @@ fn trim_trailing_blank_lines(block: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 64-byte mark scan finds the same line ends and colons as a plain scan, from every
+    /// start, across block edges and at the end of the buffer.
+    #[test]
+    fn marks_agree_with_a_scan() {
+        // Marks close together, then far apart (whole blocks without any).
+        let pattern = b"ab:\r\nxyz\x80\xff:::\n";
+        let mut hay: Vec<u8> = (0..200).map(|i| pattern[i * 7 % pattern.len()]).collect();
+        for gap in [1, 63, 64, 65, 130, 200] {
+            hay.extend(std::iter::repeat_n(b'x', gap));
+            hay.push(if gap % 2 == 0 { b'\n' } else { b':' });
+        }
+        for len in [0, 1, 63, 64, 65, 127, 128, 150, 200, 400, 600, hay.len()] {
+            let hay = &hay[..len];
+            for from in 0..len {
+                let mut marks = Marks::new(hay, from);
+                let mut at = from;
+                while at < len {
+                    let with_colon = at % 3 != 0;
+                    let want = hay[at..]
+                        .iter()
+                        .position(|&b| b == b'\n' || (with_colon && b == b':'))
+                        .map(|p| (at + p, hay[at + p] == b':'));
+                    assert_eq!(
+                        marks.next(at, with_colon),
+                        want,
+                        "len {len} from {from} at {at}"
+                    );
+                    match want {
+                        Some((p, _)) => at = p + 1 + (p % 5),
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+
+    /// A clean record whose header spans several 64-byte blocks (as every CommonCrawl header
+    /// does) is read by the fast path, with its block where Content-Length puts it.
+    #[test]
+    fn clean_records_take_the_fast_path() {
+        let long = "x".repeat(150);
+        let data = format!(
+            "WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: https://a.example/{long}\r\nWARC-Record-ID: <urn:uuid:1>\r\nContent-Length: 5\r\n\r\nhello\r\n\r\n"
+        );
+        let Ok((r, start, end, utf8)) = clean_record_in(data.as_bytes(), 7, None) else {
+            panic!("the fast path refused a clean record");
+        };
+        assert!(utf8);
+        assert_eq!(&data[start..end], "hello");
+        assert_eq!(r.offset, 7);
+        assert_eq!(r.version(), "WARC/1.0");
+        assert_eq!(r.field(Field::RecordId), Some("<urn:uuid:1>"));
+        assert_eq!(r.field(Field::TargetUri).map(str::len), Some(18 + 150));
+        // Not whole in the buffer, or not clean: the general path's.
+        assert!(clean_record_in(&data.as_bytes()[..end - 1], 0, None).is_err());
+        let lf = data.replacen("conversion\r\n", "conversion\n", 1);
+        assert!(clean_record_in(lf.as_bytes(), 0, None).is_err());
+    }
+
+    /// The fast path checks header and block as UTF-8 in one pass; the text of a block it did not
+    /// find valid, or that a repair changed after the check, is still checked, repaired and counted.
+    #[test]
+    fn block_text_is_checked_once_and_always() {
+        let good = rec("conversion", "ok ü\n");
+        // Invalid bytes in a clean record: the header is fine, the block is not.
+        let bad = b"WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 4\r\n\r\nab\xff\n\r\n\r\n";
+        // A valid block followed by invalid bytes that the repair (Content-Length too short) adds.
+        let short =
+            b"WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 3\r\n\r\nabc\xfe\xff\n\r\n\r\n";
+        for (data, want) in [
+            (
+                [good.as_bytes(), bad].concat(),
+                vec!["ok ü\n", "ab\u{fffd}\n"],
+            ),
+            (
+                [&short[..], good.as_bytes()].concat(),
+                vec!["abc\u{fffd}\u{fffd}\n", "ok ü\n"],
+            ),
+        ] {
+            for fast in [true, false] {
+                let (mut recs, skipped, mut c) = if fast {
+                    records(&data)
+                } else {
+                    drain(WarcParser::new(std::io::BufReader::with_capacity(
+                        1,
+                        &data[..],
+                    )))
+                };
+                assert!(skipped.is_empty(), "{skipped:?}");
+                let texts: Vec<String> = recs.iter_mut().map(|r| r.take_text(&mut c)).collect();
+                assert_eq!(texts, want, "fast path: {fast}");
+                assert_eq!(c.get("repaired:invalid_utf8"), 1, "fast path: {fast}");
+            }
+        }
+    }
+
+    /// Field names are recognised in any case and nothing else is.
+    #[test]
+    fn field_names() {
+        for f in Field::ALL {
+            let name = f.name();
+            for spelling in [name.to_string(), name.to_lowercase(), name.to_uppercase()] {
+                assert_eq!(Field::of(spelling.as_bytes()), Some(f), "{spelling}");
+            }
+            // Same length, one byte changed anywhere: not this field (nor another).
+            for i in 0..name.len() {
+                let mut other = name.as_bytes().to_vec();
+                other[i] = b'_';
+                assert_eq!(
+                    Field::of(&other),
+                    None,
+                    "{}",
+                    String::from_utf8_lossy(&other)
+                );
+            }
+        }
+        for other in [
+            "",
+            "WARC",
+            "Content-Type",
+            "WARC-Block-Digest",
+            "WARC-Typ",
+            "WARC-Types",
+        ] {
+            assert_eq!(Field::of(other.as_bytes()), None, "{other}");
+        }
+    }
+
+    /// Content-Length values read from bytes as the general path reads them from a `str`.
+    #[test]
+    fn lengths_parse_like_str_parse() {
+        for v in [
+            "0",
+            "007",
+            "1656",
+            "+5",
+            "",
+            " ",
+            "-1",
+            "1 2",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999",
+            "12\u{a0}",
+            "x",
+        ] {
+            assert_eq!(
+                parse_length(v.as_bytes()),
+                v.trim().parse::<u64>().ok(),
+                "{v:?}"
+            );
+        }
+        assert_eq!(parse_length(b"1\xff"), None);
+    }
+
+    /// The whole-record fast path (everything in one buffer) and the general path (a reader that
+    /// hands out one byte at a time, so no fast path applies) read the same records, skips and
+    /// repairs from the same bytes, well-formed or not.
+    #[test]
+    fn fast_and_general_paths_read_the_same() {
+        let good = rec("conversion", "hello\nworld\n");
+        let inputs: Vec<Vec<u8>> = vec![
+            (rec("warcinfo", "a: b\r\n") + &good + &rec("conversion", "")).into_bytes(),
+            // Content-Length too short, too long, not a number, missing.
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 5\r\n\r\nfirst line\nsecond\n\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 40\r\n\r\nshort\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\nContent-Length: x\r\n\r\nabc\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\n\r\nabc\r\n\r\n{good}").into_bytes(),
+            // LF-only version line, a header without fields, junk before a record, a header
+            // line without a colon, folding, a stray version line in a header.
+            format!("WARC/1.0\nWARC-Type: conversion\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\n\r\nhi\r\n\r\n{good}").into_bytes(),
+            format!("junk line\r\n{good}").into_bytes(),
+            format!("\r\n\r\n{good}{good}").into_bytes(),
+            format!("WARC/1.0\r\nWARC-Type conversion\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\n  folded\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n{good}").into_bytes(),
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\nWARC/1.0\r\n{good}").into_bytes(),
+            // Invalid UTF-8 in a header value; a separator that is not clean; a truncated block.
+            b"WARC/1.0\r\nWARC-Type: conv\xffersion\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n".to_vec(),
+            format!("WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 2\r\n\r\nhi\r\nX\r\n{good}").into_bytes(),
+            format!("{good}WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 50\r\n\r\nhi\r\n").into_bytes(),
+        ];
+        for data in &inputs {
+            let fast = drain(WarcParser::new(&data[..]));
+            let slow = drain(WarcParser::new(std::io::BufReader::with_capacity(
+                1,
+                &data[..],
+            )));
+            let view = |(r, s, c): &(Vec<WarcRecord>, Vec<&'static str>, Counters)| {
+                let recs: Vec<_> = r
+                    .iter()
+                    .map(|r| {
+                        let h: Vec<(String, String)> =
+                            r.headers().map(|(k, v)| (k.into(), v.into())).collect();
+                        (r.offset, r.version().to_string(), h, r.block.clone())
+                    })
+                    .collect();
+                (recs, s.clone(), c.clone())
+            };
+            assert_eq!(
+                view(&fast),
+                view(&slow),
+                "{}",
+                String::from_utf8_lossy(data)
+            );
+        }
+    }
+
+    /// The one-pass header parser and the line-by-line one give the same fields: names and values
+    /// trimmed, file order kept, the first of each known field found by any spelling, and the
+    /// first non-empty value for the fields a document keeps.
+    #[test]
+    fn fast_and_line_by_line_headers_agree() {
+        let fields = "WARC-Type :  conversion \r\nwarc-target-uri:\thttp://a.example/x?y=1:2 \r\nWARC-Date:\r\nWARC-DATE: 2026-01-01\r\nX-Thing:\r\ncontent-length: 2\r\nWARC-Refers-To: <urn:a>\r\nWARC-Refers-To: <urn:b>\r\n";
+        let crlf = format!("WARC/1.0\r\n{fields}\r\nhi\r\n\r\n");
+        // An LF-only last field sends the same header down the line-by-line path.
+        let lf = crlf.replacen("<urn:b>\r\n", "<urn:b>\n", 1);
+        let (fast, s1, c1) = records(crlf.as_bytes());
+        let (slow, s2, c2) = records(lf.as_bytes());
+        assert!(s1.is_empty() && s2.is_empty(), "{s1:?} {s2:?}");
+        assert!(c1.is_empty());
+        assert_eq!(c2.get("repaired:lf_line_endings"), 1);
+        for r in [&fast[0], &slow[0]] {
+            let h: Vec<(&str, &str)> = r.headers().collect();
+            assert_eq!(
+                h,
+                [
+                    ("WARC-Type", "conversion"),
+                    ("warc-target-uri", "http://a.example/x?y=1:2"),
+                    ("WARC-Date", ""),
+                    ("WARC-DATE", "2026-01-01"),
+                    ("X-Thing", ""),
+                    ("content-length", "2"),
+                    ("WARC-Refers-To", "<urn:a>"),
+                    ("WARC-Refers-To", "<urn:b>"),
+                ]
+            );
+            assert_eq!(r.warc_type(), "conversion");
+            assert_eq!(r.field(Field::TargetUri), Some("http://a.example/x?y=1:2"));
+            assert_eq!(r.field(Field::Date), Some(""));
+            assert_eq!(r.nonempty_field(Field::Date), Some("2026-01-01"));
+            assert_eq!(r.field(Field::RefersTo), Some("<urn:a>"));
+            assert_eq!(r.field(Field::RecordId), None);
+            assert_eq!(r.header("Content-Length"), Some("2"));
+            assert_eq!(r.block, b"hi");
+        }
+        // A folded value completes an empty first field: the lookup sees the whole value.
+        let folded = "WARC/1.0\nWARC-Type: conversion\nWARC-Date:\n  2026-02-02\nContent-Length: 2\n\nhi\n\n";
+        let (r, _, _) = records(folded.as_bytes());
+        assert_eq!(r[0].nonempty_field(Field::Date), Some(" 2026-02-02"));
+    }
 
     /// Headers the fast path must leave to the line-by-line path, with the line-by-line answer:
     /// an LF-only empty line first (the header ends there, without a Content-Length), an LF-only

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use super::warc::{Next, WarcParser, WarcRecord};
-use super::{Counters, Decoded, DocReader, Format, ReadError, ReadOptions, html, utf8_lossy};
+use super::warc::{Field, Next, WarcParser, WarcRecord};
+use super::{Counters, Decoded, DocReader, Format, ReadError, ReadOptions, html};
 use crate::document::{Document, Origin};
 
 pub struct WarcDocs {
@@ -64,25 +64,15 @@ impl WarcDocs {
             record: index,
             offset: Some(offset),
         };
-        // One pass over the fields for everything the document keeps.
-        let mut wanted_fields: [Option<&str>; 5] = [None; 5];
-        for (name, value) in rec.headers() {
-            if value.is_empty() {
-                continue;
-            }
-            // Names are compared exactly first (CommonCrawl writes them so), then without case.
-            let is = |wanted: &str| name == wanted || name.eq_ignore_ascii_case(wanted);
-            let slot = match name.len() {
-                14 if is("WARC-Record-ID") => 0,
-                15 if is("WARC-Target-URI") => 1,
-                9 if is("WARC-Date") => 2,
-                32 if is("WARC-Identified-Content-Language") => 3,
-                14 if is("WARC-Refers-To") => 4,
-                _ => continue,
-            };
-            wanted_fields[slot].get_or_insert(value);
-        }
-        let [record_id, url, date, cc_lang, refers_to] = wanted_fields;
+        // The first non-empty value of each field the document keeps (noted while parsing).
+        let [record_id, url, date, cc_lang, refers_to] = [
+            Field::RecordId,
+            Field::TargetUri,
+            Field::Date,
+            Field::IdentifiedContentLanguage,
+            Field::RefersTo,
+        ]
+        .map(|f| rec.nonempty_field(f));
         let id = match record_id {
             Some(id) => id.to_string(),
             None => format!("{}#{index}", self.file),
@@ -100,10 +90,10 @@ impl WarcDocs {
         }
         let text = match self.format {
             // The block is exactly the extracted text; the record separator is not in it.
-            Format::Wet => utf8_lossy(std::mem::take(&mut rec.block), &mut self.counters),
+            Format::Wet => rec.take_text(&mut self.counters),
             _ => {
                 match html::response_text(
-                    &rec.block,
+                    rec.block(),
                     self.opts.max_html_bytes,
                     self.opts.extract,
                     &mut self.counters,
