@@ -156,14 +156,9 @@ impl Matrix {
         }
     }
 
-    /// `x += row(i)`, for the trainer (decoding quantized rows).
-    pub(crate) fn add_row_to(&self, x: &mut [f32], i: usize) {
-        self.add_row(x, i)
-    }
-
     /// `x += row(i)`, as the reference `addRowToVector` does.
     #[inline]
-    fn add_row(&self, x: &mut [f32], i: usize) {
+    pub(crate) fn add_row(&self, x: &mut [f32], i: usize) {
         match self {
             Matrix::Dense { n, data, .. } => {
                 let row = &data[i * n..(i + 1) * n];

@@ -683,7 +683,7 @@ pub fn train_corpus(
             // exact rows, is fitted again to the quantized ones (input frozen: a convex problem).
             let mut wq = vec![0.0f32; rows * dim];
             for (r, row) in wq.chunks_exact_mut(dim).enumerate() {
-                q.add_row_to(row, r);
+                q.add_row(row, r);
             }
             sgd.epochs(cfg.qretrain_epochs, cfg.qretrain_lr, &mut wq, &mut wo, None);
         }
