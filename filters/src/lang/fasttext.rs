@@ -570,9 +570,10 @@ struct OovCache {
     map: HashMap<u64, u32>,
     /// The entries' words, back to back.
     words: Vec<u8>,
-    /// Per entry: word start and end in `words`, number of input rows summed.
-    entries: Vec<(u32, u32, u32)>,
-    /// Per entry, `dim` values.
+    /// Per entry: word start and end in `words`, number of input rows summed, start of its
+    /// summed row in `rows`.
+    entries: Vec<(u32, u32, u32, u32)>,
+    /// Per entry, its model's `dim` values (models of different dimensions share the cache).
     rows: Vec<f32>,
 }
 
@@ -982,10 +983,10 @@ impl FastText {
                 let cache = &mut scratch.oov;
                 let hit = cache.map.get(&key).copied();
                 if let Some(e) = hit {
-                    let (a, b, n) = cache.entries[e as usize];
+                    let (a, b, n, r) = cache.entries[e as usize];
                     if &cache.words[a as usize..b as usize] == tok {
-                        let e = e as usize;
-                        for (h, v) in hidden.iter_mut().zip(&cache.rows[e * dim..(e + 1) * dim]) {
+                        let r = r as usize;
+                        for (h, v) in hidden.iter_mut().zip(&cache.rows[r..r + dim]) {
                             *h += *v;
                         }
                         count += n as usize;
@@ -1019,9 +1020,8 @@ impl FastText {
                     let a = cache.words.len() as u32;
                     cache.words.extend_from_slice(tok);
                     let e = cache.entries.len() as u32;
-                    cache
-                        .entries
-                        .push((a, cache.words.len() as u32, feats.len() as u32));
+                    let (b, r) = (cache.words.len() as u32, cache.rows.len() as u32);
+                    cache.entries.push((a, b, feats.len() as u32, r));
                     cache.rows.extend_from_slice(row);
                     cache.map.insert(key, e);
                 }

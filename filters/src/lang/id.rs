@@ -711,7 +711,34 @@ mod tests {
         // the reference feature list, on every built-in model: same top label, probabilities
         // equal up to float rounding.
         let id = LangId::builtin().unwrap();
-        let mut models: Vec<&FastText> = vec![id.fasttext().unwrap()];
+        // And a model of another dimension: models of different sizes share the thread's
+        // out-of-vocabulary cache (a stack of a first stage and groups trained apart).
+        let tiny = {
+            let corpus = vec![
+                (
+                    "ca".to_string(),
+                    vec!["el consell ha aprovat avui".to_string(); 8],
+                ),
+                (
+                    "eu".to_string(),
+                    vec!["gaur goizean bilera egin dute".to_string(); 8],
+                ),
+            ];
+            let cfg = super::super::train::TrainConfig {
+                dim: 6,
+                pq_dsub: 3,
+                epochs: 2,
+                bucket: 500,
+                min_count: 1,
+                valid_permille: 0,
+                balance_floor: 0,
+                crop_share: 0.0,
+                qretrain_epochs: 0,
+                ..Default::default()
+            };
+            super::super::train::train_corpus(&corpus, &cfg).unwrap().0
+        };
+        let mut models: Vec<&FastText> = vec![id.fasttext().unwrap(), &tiny];
         models.extend(id.groups().iter().map(|g| &g.model));
         let lines = [
             "el consell de govern ha aprovat avui el projecte de llei de pressupostos",

@@ -93,6 +93,12 @@ pub struct TrainConfig {
     pub crop_share: f32,
     /// Shortest and longest crop, in words (see `crop_share`).
     pub crop_words: [usize; 2],
+    /// Diacritic augmentation: each training line with a Latin letter that carries a diacritic
+    /// adds, with this probability, a copy with those letters written bare ([`strip_latin_marks`]:
+    /// `ș` → `s`, `ñ` → `n`; `ł`, `ø`, `đ` stay) (0 = off). Web text is often typed without
+    /// diacritics (Romanian, Czech, Slovak, Portuguese forums), while the training data are
+    /// edited sentences. A copy that falls in the validation split is dropped.
+    pub strip_share: f32,
     /// Split `other` by source language for training (0 = off; also off when the data directory
     /// has no `other.txt` or no `other.sources.tsv`, its `line<TAB>lang<TAB>source` file): every
     /// language of `other.sources.tsv` with at least
@@ -111,7 +117,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            dim: 16,
+            dim: 24,
             epochs: 10,
             lr: 0.5,
             minn: 1,
@@ -128,11 +134,12 @@ impl Default for TrainConfig {
             seed: 13,
             normalize: true,
             quantize: true,
-            pq_dsub: 2,
+            pq_dsub: 3,
             labels: Vec::new(),
             transliterate: Vec::new(),
             crop_share: 0.3,
             crop_words: [2, 5],
+            strip_share: 0.3,
             split_other: 1000,
             qretrain_epochs: 2,
             qretrain_lr: 0.1,
@@ -361,6 +368,36 @@ pub fn train_dir(dir: &Path, cfg: &TrainConfig) -> Result<(FastText, TrainReport
     train_corpus(&corpus, cfg)
 }
 
+/// `text` with every Latin letter that carries diacritics written as its bare ASCII letter
+/// (`Ţigară` → `Tigara`, `São` → `Sao`), or `None` if there is none. Letters that do not
+/// decompose into an ASCII letter and marks (`ł`, `ø`, `đ`, `ß`) and other scripts stay.
+pub fn strip_latin_marks(text: &str) -> Option<String> {
+    use unicode_normalization::char::decompose_canonical;
+    let latin = |c: char| matches!(c as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF);
+    if !text.chars().any(latin) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    for c in text.chars() {
+        if latin(c) {
+            let mut base = None;
+            decompose_canonical(c, |d| {
+                if base.is_none() {
+                    base = Some(d);
+                }
+            });
+            if let Some(b) = base.filter(|b| b.is_ascii_alphabetic()) {
+                out.push(b);
+                changed = true;
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    changed.then_some(out)
+}
+
 /// Replace the `other` class of `corpus` by `other-<code>` classes, one per source language with
 /// at least `min_lines` lines, and `other` for the rest (see [`TrainConfig::split_other`]).
 /// `sources` is `line<TAB>lang<TAB>source` with a header row, `line` 1-based in `other.txt`;
@@ -512,6 +549,28 @@ pub fn train_corpus(
                 }
             }
             lines.extend(crops);
+        }
+    }
+    if cfg.strip_share > 0.0 {
+        if cfg.strip_share > 1.0 {
+            return Err(LangError::Config("strip_share must be in [0, 1]".into()));
+        }
+        for (c, (_, lines)) in train.iter_mut().enumerate() {
+            let mut rng = Rng(splitmix(
+                cfg.seed ^ (c as u64 + 1).wrapping_mul(0x51_7cc1_b727),
+            ));
+            let mut bare = Vec::new();
+            for l in lines.iter() {
+                if rng.next() % 1_000_000 >= (cfg.strip_share * 1e6) as u64 {
+                    continue;
+                }
+                if let Some(b) = strip_latin_marks(l)
+                    && !is_validation_line(&b, cfg.valid_permille)
+                {
+                    bare.push(b);
+                }
+            }
+            lines.extend(bare);
         }
     }
     let mut train: Vec<(String, Vec<String>)> = train
@@ -994,7 +1053,9 @@ mod tests {
             min_count: 2,
             valid_permille: 100,
             balance_floor: 0,
+            pq_dsub: 2,
             crop_share: 0.0,
+            strip_share: 0.0,
             qretrain_epochs: 0,
             ..TrainConfig::default()
         }
@@ -1271,6 +1332,73 @@ mod tests {
             .unwrap_err();
             assert!(e.to_string().contains("crop_words"), "{e}");
         }
+    }
+
+    #[test]
+    fn diacritics_are_stripped_from_latin_letters_only() {
+        assert_eq!(
+            strip_latin_marks("Ce înseamnă „Cu Dumnezeu la o Ţigară”?").as_deref(),
+            Some("Ce inseamna „Cu Dumnezeu la o Tigara”?")
+        );
+        assert_eq!(
+            strip_latin_marks("Não, obrigado, señor Müller").as_deref(),
+            Some("Nao, obrigado, senor Muller")
+        );
+        // Letters that are not a bare letter plus marks stay, and so does every other script.
+        assert_eq!(strip_latin_marks("łódź"), Some("łodz".to_string()));
+        for same in ["plain ascii", "Đak, ø, ß", "Ёлка и йогурт", "Ελλάδα"] {
+            assert_eq!(strip_latin_marks(same), None, "{same}");
+        }
+    }
+
+    #[test]
+    fn strip_share_adds_bare_copies_of_lines_with_diacritics() {
+        let corpus: Corpus = vec![
+            (
+                "ro".into(),
+                (0..60)
+                    .map(|i| format!("Ţara numărul {i} e frumoasă"))
+                    .collect(),
+            ),
+            ("en".into(), vec!["no marks at all here".to_string(); 60]),
+        ];
+        let cfg = TrainConfig {
+            epochs: 1,
+            bucket: 1000,
+            min_count: 1,
+            valid_permille: 0,
+            balance_floor: 0,
+            quantize: false,
+            crop_share: 0.0,
+            qretrain_epochs: 0,
+            strip_share: 0.0,
+            ..TrainConfig::default()
+        };
+        let (_, plain) = train_corpus(&corpus, &cfg).unwrap();
+        let strip = TrainConfig {
+            strip_share: 0.5,
+            ..cfg.clone()
+        };
+        let (model, more) = train_corpus(&corpus, &strip).unwrap();
+        let n = |r: &TrainReport, l: &str| r.train_lines.iter().find(|x| x.0 == l).unwrap().1;
+        let added = n(&more, "ro") - n(&plain, "ro");
+        assert!((15..=45).contains(&added), "{added}");
+        // Lines without diacritics get no copy.
+        assert_eq!(n(&more, "en"), n(&plain, "en"));
+        // The bare spelling became vocabulary.
+        let has = |w: &[u8]| model.dictionary().entries().iter().any(|e| e.word == w);
+        assert!(has(b"frumoasa") && has("frumoasă".as_bytes()));
+        let (_, again) = train_corpus(&corpus, &strip).unwrap();
+        assert_eq!(n(&again, "ro"), added + n(&plain, "ro"));
+        let e = train_corpus(
+            &corpus,
+            &TrainConfig {
+                strip_share: 1.5,
+                ..strip.clone()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("strip_share"), "{e}");
     }
 
     #[test]
