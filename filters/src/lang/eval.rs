@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::id::LangId;
-use super::train::{Corpus, is_validation_line, read_corpus};
+use super::train::{Corpus, is_validation_line, read_corpus, read_corpus_where};
 use super::{Lang, LangError};
 
 /// Read lines from `input` and write, for each, exactly one line of `k` tab-separated
@@ -189,12 +189,10 @@ pub fn eval_dir(
     dir: &Path,
     valid_permille: Option<u32>,
 ) -> Result<EvalReport, LangError> {
-    let mut corpus = read_corpus(dir)?;
-    if let Some(p) = valid_permille {
-        for (_, lines) in &mut corpus {
-            lines.retain(|l| is_validation_line(l, p));
-        }
-    }
+    let corpus = match valid_permille {
+        Some(p) => read_corpus_where(dir, |l| is_validation_line(l, p))?,
+        None => read_corpus(dir)?,
+    };
     Ok(eval_corpus(id, &corpus))
 }
 

@@ -28,6 +28,7 @@ static BUILTIN_GROUPS: &[(&str, &[u8])] = &[
         "czech-slovak",
         include_bytes!("../../models/lid-tria.czech-slovak.ftz"),
     ),
+    ("finnic", include_bytes!("../../models/lid-tria.finnic.ftz")),
 ];
 type Builtin = (Arc<FastText>, Vec<Arc<Group>>);
 
@@ -868,6 +869,7 @@ mod tests {
                 ("nordic", vec!["da", "nn", "no", "sv"]),
                 ("south-slavic", vec!["hr", "sh", "sl"]),
                 ("czech-slovak", vec!["cs", "sk"]),
+                ("finnic", vec!["et", "fi"]),
             ]
         );
         // A model with `other` (the first stage) cannot be a group.

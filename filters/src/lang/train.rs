@@ -206,6 +206,12 @@ pub type Corpus = Vec<(String, Vec<String>)>;
 /// Read `<label>.txt` files of `dir` (and `extra/<label>.<anything>.txt` if present), one line per
 /// example, skipping empty lines. Labels are the file stems.
 pub fn read_corpus(dir: &Path) -> Result<Corpus, LangError> {
+    read_corpus_where(dir, |_| true)
+}
+
+/// [`read_corpus`] keeping only the lines `keep` accepts (the evaluator's held-out split: the
+/// other lines are never copied).
+pub fn read_corpus_where(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<Corpus, LangError> {
     let io = |p: &Path, e| LangError::Io {
         path: p.display().to_string(),
         source: e,
@@ -256,7 +262,7 @@ pub fn read_corpus(dir: &Path) -> Result<Corpus, LangError> {
         let lines = text
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty())
+            .filter(|l| !l.is_empty() && keep(l))
             .map(String::from);
         match corpus.last_mut() {
             Some((l, v)) if *l == label => v.extend(lines),
@@ -1215,6 +1221,7 @@ mod tests {
             ("group-nordic.json", &["da", "nn", "no", "sv"][..]),
             ("group-south-slavic.json", &["hr", "sh", "sl"][..]),
             ("group-czech-slovak.json", &["cs", "sk"][..]),
+            ("group-finnic.json", &["et", "fi"][..]),
         ] {
             let g = read(name);
             assert_eq!(g.labels, labels, "{name}");
@@ -1289,14 +1296,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn crops_add_short_examples_of_long_lines_only() {
-        let long = "una frase prou llarga per tallar-la en trossos curts de prova";
-        let corpus: Corpus = vec![
-            ("ca".into(), vec![long.to_string(); 40]),
-            ("es".into(), vec!["hola que tal".to_string(); 40]),
-        ];
-        let cfg = TrainConfig {
+    /// A one-epoch, unquantized configuration with every augmentation off, for tests that turn
+    /// one of them on.
+    fn augmentation_off() -> TrainConfig {
+        TrainConfig {
             epochs: 1,
             bucket: 1000,
             min_count: 1,
@@ -1304,8 +1307,25 @@ mod tests {
             balance_floor: 0,
             quantize: false,
             crop_share: 0.0,
+            strip_share: 0.0,
+            qretrain_epochs: 0,
             ..TrainConfig::default()
-        };
+        }
+    }
+
+    /// Training lines of `label` in a report.
+    fn train_lines_of(r: &TrainReport, label: &str) -> usize {
+        r.train_lines.iter().find(|x| x.0 == label).unwrap().1
+    }
+
+    #[test]
+    fn crops_add_short_examples_of_long_lines_only() {
+        let long = "una frase prou llarga per tallar-la en trossos curts de prova";
+        let corpus: Corpus = vec![
+            ("ca".into(), vec![long.to_string(); 40]),
+            ("es".into(), vec!["hola que tal".to_string(); 40]),
+        ];
+        let cfg = augmentation_off();
         let (_, plain) = train_corpus(&corpus, &cfg).unwrap();
         let crop = TrainConfig {
             crop_share: 0.5,
@@ -1313,7 +1333,7 @@ mod tests {
             ..cfg.clone()
         };
         let (_, more) = train_corpus(&corpus, &crop).unwrap();
-        let n = |r: &TrainReport, l: &str| r.train_lines.iter().find(|x| x.0 == l).unwrap().1;
+        let n = train_lines_of;
         // About half of the 40 long lines gain a crop; the 3-word lines are never cropped.
         let added = n(&more, "ca") - n(&plain, "ca");
         assert!((10..=30).contains(&added), "{added}");
@@ -1362,25 +1382,14 @@ mod tests {
             ),
             ("en".into(), vec!["no marks at all here".to_string(); 60]),
         ];
-        let cfg = TrainConfig {
-            epochs: 1,
-            bucket: 1000,
-            min_count: 1,
-            valid_permille: 0,
-            balance_floor: 0,
-            quantize: false,
-            crop_share: 0.0,
-            qretrain_epochs: 0,
-            strip_share: 0.0,
-            ..TrainConfig::default()
-        };
+        let cfg = augmentation_off();
         let (_, plain) = train_corpus(&corpus, &cfg).unwrap();
         let strip = TrainConfig {
             strip_share: 0.5,
             ..cfg.clone()
         };
         let (model, more) = train_corpus(&corpus, &strip).unwrap();
-        let n = |r: &TrainReport, l: &str| r.train_lines.iter().find(|x| x.0 == l).unwrap().1;
+        let n = train_lines_of;
         let added = n(&more, "ro") - n(&plain, "ro");
         assert!((15..=45).contains(&added), "{added}");
         // Lines without diacritics get no copy.
@@ -1546,7 +1555,7 @@ mod tests {
             ..cfg.clone()
         };
         let (_, more) = train_corpus(&corpus, &aug).unwrap();
-        let count = |r: &TrainReport, l: &str| r.train_lines.iter().find(|x| x.0 == l).unwrap().1;
+        let count = train_lines_of;
         let sh_train = sh
             .iter()
             .filter(|l| !is_validation_line(l, 100))
