@@ -483,6 +483,23 @@ fn train_config_errors_are_usage_errors() {
         err.contains("bad.toml") && err.contains("learning_rate"),
         "{err}"
     );
+    // A value no training could use stops before any data is read.
+    fs::write(&cfg, "dim = 8\nstrip_share = 1.5\n").unwrap();
+    let out = tria()
+        .args(["lid", "train", "--data"])
+        .arg(dir.path().join("no-such-dir"))
+        .arg("--out")
+        .arg(dir.path().join("m.ftz"))
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml") && err.contains("strip_share"),
+        "{err}"
+    );
     // One label is not enough to train.
     fs::write(&cfg, "dim = 8\n").unwrap();
     let out = tria()

@@ -147,6 +147,36 @@ impl Default for TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// Check the values that no training could use (done by [`train_dir`] before it reads any
+    /// data).
+    pub fn validate(&self) -> Result<(), LangError> {
+        if self.dim == 0
+            || self.epochs == 0
+            || self.minn > self.maxn
+            || self.bucket > i32::MAX as usize
+            || self.pq_dsub == 0
+            || self.valid_permille >= 1000
+        {
+            return Err(LangError::Config(
+                "dim, epochs and pq_dsub must be > 0, minn <= maxn, valid_permille < 1000".into(),
+            ));
+        }
+        let [lo, hi] = self.crop_words;
+        if !(0.0..=1.0).contains(&self.crop_share)
+            || (self.crop_share > 0.0 && (lo == 0 || lo > hi))
+        {
+            return Err(LangError::Config(
+                "crop_words must be [min, max] with 0 < min <= max, crop_share in [0, 1]".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.strip_share) {
+            return Err(LangError::Config("strip_share must be in [0, 1]".into()));
+        }
+        Ok(())
+    }
+}
+
 /// What [`train_dir`] did.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainReport {
@@ -366,6 +396,7 @@ pub fn split_corpus(corpus: &Corpus, valid_permille: u32) -> (Corpus, Corpus) {
 /// the whole of `tria lid train --data DIR --out MODEL` except writing the file
 /// ([`FastText::save`]).
 pub fn train_dir(dir: &Path, cfg: &TrainConfig) -> Result<(FastText, TrainReport), LangError> {
+    cfg.validate()?;
     let mut corpus = read_corpus(dir)?;
     let sources = dir.join("other.sources.tsv");
     if cfg.split_other > 0 && sources.exists() && corpus.iter().any(|(l, _)| l == "other") {
@@ -478,16 +509,7 @@ pub fn train_corpus(
     cfg: &TrainConfig,
 ) -> Result<(FastText, TrainReport), LangError> {
     let started = std::time::Instant::now();
-    if cfg.dim == 0
-        || cfg.epochs == 0
-        || cfg.minn > cfg.maxn
-        || cfg.bucket > i32::MAX as usize
-        || cfg.pq_dsub == 0
-    {
-        return Err(LangError::Config(
-            "dim, epochs and pq_dsub must be > 0, minn <= maxn".into(),
-        ));
-    }
+    cfg.validate()?;
     let prep = |l: &str| {
         if cfg.normalize {
             super::normalize(l)
@@ -532,11 +554,6 @@ pub fn train_corpus(
     }
     if cfg.crop_share > 0.0 {
         let [lo, hi] = cfg.crop_words;
-        if lo == 0 || lo > hi || cfg.crop_share > 1.0 {
-            return Err(LangError::Config(
-                "crop_words must be [min, max] with 0 < min <= max, crop_share in [0, 1]".into(),
-            ));
-        }
         for (c, (_, lines)) in train.iter_mut().enumerate() {
             let mut rng = Rng(splitmix(
                 cfg.seed ^ (c as u64 + 1).wrapping_mul(0x9e37_79b9),
@@ -558,9 +575,6 @@ pub fn train_corpus(
         }
     }
     if cfg.strip_share > 0.0 {
-        if cfg.strip_share > 1.0 {
-            return Err(LangError::Config("strip_share must be in [0, 1]".into()));
-        }
         for (c, (_, lines)) in train.iter_mut().enumerate() {
             let mut rng = Rng(splitmix(
                 cfg.seed ^ (c as u64 + 1).wrapping_mul(0x51_7cc1_b727),
@@ -1399,15 +1413,17 @@ mod tests {
         assert!(has(b"frumoasa") && has("frumoasă".as_bytes()));
         let (_, again) = train_corpus(&corpus, &strip).unwrap();
         assert_eq!(n(&again, "ro"), added + n(&plain, "ro"));
-        let e = train_corpus(
-            &corpus,
-            &TrainConfig {
-                strip_share: 1.5,
-                ..strip.clone()
-            },
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("strip_share"), "{e}");
+        for bad in [1.5, -0.1, f32::NAN] {
+            let e = train_corpus(
+                &corpus,
+                &TrainConfig {
+                    strip_share: bad,
+                    ..strip.clone()
+                },
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("strip_share"), "{bad}: {e}");
+        }
     }
 
     #[test]

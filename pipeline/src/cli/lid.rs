@@ -256,17 +256,8 @@ fn load_train_config(path: Option<&Path>) -> Result<TrainConfig, ConfigError> {
     } else {
         toml::from_str(&text).map_err(|e| ConfigError::new(&name, e.to_string()))?
     };
-    if cfg.dim == 0
-        || cfg.epochs == 0
-        || cfg.pq_dsub == 0
-        || cfg.minn > cfg.maxn
-        || cfg.valid_permille >= 1000
-    {
-        return Err(ConfigError::new(
-            &name,
-            "dim, epochs and pq_dsub must be > 0, minn <= maxn, valid_permille < 1000",
-        ));
-    }
+    cfg.validate()
+        .map_err(|e| ConfigError::new(&name, e.to_string()))?;
     Ok(cfg)
 }
 
