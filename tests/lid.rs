@@ -467,52 +467,44 @@ fn train_config_errors_are_usage_errors() {
     fs::create_dir(&data).unwrap();
     fs::write(data.join("ca.txt"), "una frase\n").unwrap();
     let cfg = dir.path().join("bad.toml");
-    fs::write(&cfg, "dim = 8\nlearning_rate = 0.1\n").unwrap();
-    let out = tria()
-        .args(["lid", "train", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(dir.path().join("m.ftz"))
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let model = dir.path().join("m.ftz");
+    // `tria lid train` on `data_dir` with `config` as the configuration: exit code and stderr.
+    let train = |data_dir: &Path, config: &str| {
+        fs::write(&cfg, config).unwrap();
+        let out = tria()
+            .args(["lid", "train", "--data"])
+            .arg(data_dir)
+            .arg("--out")
+            .arg(&model)
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = train(&data, "dim = 8\nlearning_rate = 0.1\n");
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("bad.toml") && err.contains("learning_rate"),
         "{err}"
     );
     // A value no training could use stops before any data is read.
-    fs::write(&cfg, "dim = 8\nstrip_share = 1.5\n").unwrap();
-    let out = tria()
-        .args(["lid", "train", "--data"])
-        .arg(dir.path().join("no-such-dir"))
-        .arg("--out")
-        .arg(dir.path().join("m.ftz"))
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = train(
+        &dir.path().join("no-such-dir"),
+        "dim = 8\nstrip_share = 1.5\n",
+    );
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("bad.toml") && err.contains("strip_share"),
         "{err}"
     );
     // One label is not enough to train.
-    fs::write(&cfg, "dim = 8\n").unwrap();
-    let out = tria()
-        .args(["lid", "train", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(dir.path().join("m.ftz"))
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(!dir.path().join("m.ftz").exists());
+    let (code, err) = train(&data, "dim = 8\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!model.exists());
 }
 
 /// `../shared/data/lid` next to the repository, or `None` with a SKIP message.
