@@ -503,6 +503,26 @@ fn family(label: &str) -> &str {
     }
 }
 
+/// Add to each class the lines `make` derives from its lines (a crop, a copy without
+/// diacritics...), with a random generator seeded per class and `salt`; a derived line that falls
+/// in the validation split is dropped, so no held-out line is ever trained on.
+fn augment(
+    train: &mut Corpus,
+    cfg: &TrainConfig,
+    salt: u64,
+    mut make: impl FnMut(&mut Rng, &str) -> Option<String>,
+) {
+    for (c, (_, lines)) in train.iter_mut().enumerate() {
+        let mut rng = Rng(splitmix(cfg.seed ^ (c as u64 + 1).wrapping_mul(salt)));
+        let extra: Vec<String> = lines
+            .iter()
+            .filter_map(|l| make(&mut rng, l))
+            .filter(|l| !is_validation_line(l, cfg.valid_permille))
+            .collect();
+        lines.extend(extra);
+    }
+}
+
 /// [`train_dir`] over a corpus already in memory.
 pub fn train_corpus(
     corpus: &Corpus,
@@ -552,46 +572,27 @@ pub fn train_corpus(
             .collect();
         train[dst].1.extend(extra);
     }
+    // `share` as a threshold on `Rng::next() % 1e6`.
+    let chance = |share: f32| (share * 1e6) as u64;
     if cfg.crop_share > 0.0 {
         let [lo, hi] = cfg.crop_words;
-        for (c, (_, lines)) in train.iter_mut().enumerate() {
-            let mut rng = Rng(splitmix(
-                cfg.seed ^ (c as u64 + 1).wrapping_mul(0x9e37_79b9),
-            ));
-            let mut crops = Vec::new();
-            for l in lines.iter() {
-                let words: Vec<&str> = l.split_whitespace().collect();
-                if words.len() <= hi || rng.next() % 1_000_000 >= (cfg.crop_share * 1e6) as u64 {
-                    continue;
-                }
-                let len = lo + rng.below(hi - lo + 1);
-                let start = rng.below(words.len() - len + 1);
-                let crop = words[start..start + len].join(" ");
-                if !is_validation_line(&crop, cfg.valid_permille) {
-                    crops.push(crop);
-                }
+        augment(&mut train, cfg, 0x9e37_79b9, |rng, l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            if words.len() <= hi || rng.next() % 1_000_000 >= chance(cfg.crop_share) {
+                return None;
             }
-            lines.extend(crops);
-        }
+            let len = lo + rng.below(hi - lo + 1);
+            let start = rng.below(words.len() - len + 1);
+            Some(words[start..start + len].join(" "))
+        });
     }
     if cfg.strip_share > 0.0 {
-        for (c, (_, lines)) in train.iter_mut().enumerate() {
-            let mut rng = Rng(splitmix(
-                cfg.seed ^ (c as u64 + 1).wrapping_mul(0x51_7cc1_b727),
-            ));
-            let mut bare = Vec::new();
-            for l in lines.iter() {
-                if rng.next() % 1_000_000 >= (cfg.strip_share * 1e6) as u64 {
-                    continue;
-                }
-                if let Some(b) = strip_latin_marks(l)
-                    && !is_validation_line(&b, cfg.valid_permille)
-                {
-                    bare.push(b);
-                }
+        augment(&mut train, cfg, 0x51_7cc1_b727, |rng, l| {
+            if rng.next() % 1_000_000 >= chance(cfg.strip_share) {
+                return None;
             }
-            lines.extend(bare);
-        }
+            strip_latin_marks(l)
+        });
     }
     let mut train: Vec<(String, Vec<String>)> = train
         .into_iter()
