@@ -444,6 +444,7 @@ fn train_a_group_model_from_a_json_config_with_labels() {
     };
     let out = train(r#"["ca", "eu"]"#);
     assert!(out.status.success(), "{out:?}");
+    assert!(!dir.path().join("g.clm").exists());
     let record: serde_json::Value =
         serde_json::from_slice(&fs::read(dir.path().join("g.ftz.json")).unwrap()).unwrap();
     let trained: Vec<&str> = record["report"]["train_lines"]
@@ -458,6 +459,38 @@ fn train_a_group_model_from_a_json_config_with_labels() {
     let out = train(r#"["ca", "gl"]"#);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("gl"));
+    // With `char_lm_order`, the group's character language model is written next to it.
+    let out = train(r#"["ca", "eu"], "char_lm_order": 4"#);
+    assert!(out.status.success(), "{out:?}");
+    let clm = dir.path().join("g.clm");
+    let lm = tria_filters::lang::charlm::CharLm::load(&clm).unwrap();
+    assert_eq!(lm.labels(), ["ca", "eu"]);
+    assert_eq!(lm.order(), 4);
+    let record: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("g.ftz.json")).unwrap()).unwrap();
+    assert_eq!(record["char_lm_bytes"], fs::metadata(&clm).unwrap().len());
+    // The group with it works as a second stage (ca and eu lines keep their labels).
+    let g = tria_filters::lang::Group::new(
+        "g",
+        tria_filters::lang::fasttext::FastText::load(&dir.path().join("g.ftz")).unwrap(),
+    )
+    .unwrap()
+    .with_char_lm(lm)
+    .unwrap();
+    assert_eq!(g.labels().len(), 2);
+    // A missing language model is trained again, even without --force.
+    fs::remove_file(&clm).unwrap();
+    let again = tria()
+        .args(["lid", "train", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path().join("g.ftz"))
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{again:?}");
+    assert!(clm.exists());
 }
 
 #[test]
@@ -499,6 +532,15 @@ fn train_config_errors_are_usage_errors() {
     assert_eq!(code, Some(2));
     assert!(
         err.contains("bad.toml") && err.contains("strip_share"),
+        "{err}"
+    );
+    let (code, err) = train(
+        &dir.path().join("no-such-dir"),
+        "dim = 8\nchar_lm_order = 9\n",
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("bad.toml") && err.contains("char_lm_order"),
         "{err}"
     );
     // One label is not enough to train.

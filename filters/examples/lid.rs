@@ -3,13 +3,15 @@
 //! `lid raw MODEL K < lines`: reference-style fastText predictions (`label\tprob` pairs).
 //! `lid train DATA_DIR OUT [CONFIG.json]`: train a model, print the report as JSON.
 //! `lid eval MODEL DIR [PERMILLE] [JSON]`, `lid predict MODEL [K]`: MODEL is a `--model` value or
-//! `stack:FIRST.ftz[,GROUP.ftz...]`, a first stage with second-stage group models assembled from
-//! files like the built-in backend (class-prior correction with floor `LID_FLOOR`, default 30000,
-//! 0 = none), to try models before they are built in.
+//! `stack:FIRST.ftz[,GROUP.ftz[+GROUP.clm]...]`, a first stage with second-stage group models (and
+//! their character language models) assembled from files like the built-in backend (class-prior
+//! correction with floor `LID_FLOOR`, default 30000, 0 = none), to try models before they are
+//! built in.
+//! `lid train-clm DATA_DIR OUT CONFIG.json`: train only a group's character language model.
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use tria_filters::lang::{Backend, Group, LangId, fasttext::FastText, train};
+use tria_filters::lang::{Backend, Group, LangId, charlm::CharLm, fasttext::FastText, train};
 
 /// `stack:MAIN.ftz[,GROUP.ftz...]`: a normalising first-stage model with second-stage group models
 /// (how the built-in model is assembled, from files); anything else is a `--model` value.
@@ -27,8 +29,18 @@ fn open_model(spec: &str) -> LangId {
     let floor: usize = std::env::var("LID_FLOOR").map_or(30_000, |v| v.parse().expect("LID_FLOOR"));
     id = id.balanced(floor);
     for g in parts {
-        let m = FastText::load(Path::new(g)).expect("group model");
-        id = id.with_group(Group::new(g, m).expect("group").balanced(floor));
+        // `group.ftz+group.clm`: a group model with its character language model.
+        let (ft, clm) = match g.split_once('+') {
+            Some((a, b)) => (a, Some(b)),
+            None => (g, None),
+        };
+        let m = FastText::load(Path::new(ft)).expect("group model");
+        let mut group = Group::new(ft, m).expect("group").balanced(floor);
+        if let Some(c) = clm {
+            let lm = CharLm::load(Path::new(c)).expect("character language model");
+            group = group.with_char_lm(lm).expect("group labels");
+        }
+        id = id.with_group(group);
     }
     id
 }
@@ -50,6 +62,14 @@ fn main() {
                     .collect();
                 writeln!(out, "{}", parts.join("\t")).expect("write");
             }
+        }
+        Some("train-clm") => {
+            // lid train-clm DIR OUT CONFIG.json: the character language model of a group config
+            let text = std::fs::read_to_string(&args[4]).expect("config");
+            let cfg: train::TrainConfig = serde_json::from_str(&text).expect("config");
+            let corpus = train::read_corpus(Path::new(&args[2])).expect("data");
+            let lm = CharLm::train(&corpus, &cfg).expect("train");
+            std::fs::write(&args[3], lm.to_bytes()).expect("write");
         }
         Some("train") => {
             let cfg: train::TrainConfig = match args.get(4) {
@@ -99,11 +119,11 @@ fn main() {
         Some("thresholds") => {
             // lid thresholds DIR PERMILLE: per-language minimum scores for the builtin model
             let id = LangId::builtin().expect("builtin");
-            let mut corpus = train::read_corpus(Path::new(&args[2])).expect("data");
             let pm: u32 = args[3].parse().expect("permille");
-            for (_, lines) in &mut corpus {
-                lines.retain(|l| train::is_validation_line(l, pm));
-            }
+            let mut corpus =
+                train::read_corpus_where(Path::new(&args[2]), |l| train::is_validation_line(l, pm))
+                    .expect("data");
+            train::distinct_lines(&mut corpus);
             for (l, t) in tria_filters::lang::stage::derive_min_scores(&id, &corpus) {
                 println!(
                     "    (Lang::{}, {t:.2}),",

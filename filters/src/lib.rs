@@ -11,11 +11,14 @@
 //! lang::predict_lines(&id, reader, writer, k, name)     `tria lid predict`
 //! lang::eval_dir(&id, dir, Some(50) | None)             `tria lid eval` -> EvalReport (serde)
 //! lang::train::train_dir(dir, &TrainConfig) -> (FastText, TrainReport); FastText::save(path)
+//! lang::charlm::CharLm::train(&corpus, &TrainConfig) / load(path)   a group's character LM
+//! Group::new(name, FastText)?.balanced(floor).with_char_lm(lm)?  -> LangId::with_group(group)
 //! lang::fasttext::FastText::load(path) / from_bytes      the reference format, exact predictions
 //! ```
 //!
 //! Memory: the built-in model is parsed once per process into one shared structure (about 2x its
-//! file size: codes, centroids, vocabulary and its hash table, precomputed subword ids); a
+//! file size: codes, centroids, vocabulary and its hash table, precomputed subword ids; the
+//! Iberian character language model unpacked, 2.6 MB); a
 //! fastText file is held the same way (lid.176.ftz: ~10 MB). Per thread, one scratch buffer of a
 //! few KB; per document nothing is kept after `identify_document` returns (a 36-float
 //! accumulator per call). The `lingua` backend holds its n-gram models (hundreds of MB in

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::id::LangId;
-use super::train::{Corpus, is_validation_line, read_corpus, read_corpus_where};
+use super::train::{Corpus, distinct_lines, is_validation_line, read_corpus, read_corpus_where};
 use super::{Lang, LangError};
 
 /// Read lines from `input` and write, for each, exactly one line of `k` tab-separated
@@ -182,17 +182,19 @@ pub fn eval_corpus(id: &LangId, corpus: &Corpus) -> EvalReport {
     }
 }
 
-/// Evaluate on a directory of `<label>.txt` files. With `valid_permille`, only the lines of the
-/// trainer's held-out split are used (the split the built-in model never saw).
+/// Evaluate on a directory of `<label>.txt` files, each distinct line of a label once. With
+/// `valid_permille`, only the lines of the trainer's held-out split are used (the split the
+/// built-in model never saw).
 pub fn eval_dir(
     id: &LangId,
     dir: &Path,
     valid_permille: Option<u32>,
 ) -> Result<EvalReport, LangError> {
-    let corpus = match valid_permille {
+    let mut corpus = match valid_permille {
         Some(p) => read_corpus_where(dir, |l| is_validation_line(l, p))?,
         None => read_corpus(dir)?,
     };
+    distinct_lines(&mut corpus);
     Ok(eval_corpus(id, &corpus))
 }
 

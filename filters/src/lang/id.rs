@@ -7,28 +7,42 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
+use super::charlm::{CharLm, LmScratch};
 use super::fasttext::{Dictionary, FastText, Scratch};
 use super::{Lang, LangError, normalize_into};
 
 /// The built-in model (see `filters/models/README.md`), a quantized fastText file.
 static BUILTIN_BYTES: &[u8] = include_bytes!("../../models/lid-tria.ftz");
 /// The built-in second-stage models, one per confusable group (trained on that group's labels only,
-/// with richer features): applied when the first stage's top label is one of the group's.
-static BUILTIN_GROUPS: &[(&str, &[u8])] = &[
+/// with richer features): applied when the first stage's top label is one of the group's. The
+/// Iberian group also has a character language model ([`CharLm`]).
+type GroupBytes = (&'static str, &'static [u8], Option<&'static [u8]>);
+static BUILTIN_GROUPS: &[GroupBytes] = &[
     (
         "iberian",
         include_bytes!("../../models/lid-tria.iberian.ftz"),
+        Some(include_bytes!("../../models/lid-tria.iberian.clm")),
     ),
-    ("nordic", include_bytes!("../../models/lid-tria.nordic.ftz")),
+    (
+        "nordic",
+        include_bytes!("../../models/lid-tria.nordic.ftz"),
+        None,
+    ),
     (
         "south-slavic",
         include_bytes!("../../models/lid-tria.south-slavic.ftz"),
+        None,
     ),
     (
         "czech-slovak",
         include_bytes!("../../models/lid-tria.czech-slovak.ftz"),
+        None,
     ),
-    ("finnic", include_bytes!("../../models/lid-tria.finnic.ftz")),
+    (
+        "finnic",
+        include_bytes!("../../models/lid-tria.finnic.ftz"),
+        None,
+    ),
 ];
 type Builtin = (Arc<FastText>, Vec<Arc<Group>>);
 
@@ -49,6 +63,28 @@ pub const GROUP_WEIGHT: f32 = 0.7;
 /// sets to 0.1 point; on lingua's long sentences it saves a fifth of the prediction time).
 pub const GROUP_SKIP_ABOVE: f32 = 0.999;
 
+/// Weight of a group's character language model ([`Group::with_char_lm`]) against the first two
+/// stages combined, in the same weighted product as [`GROUP_WEIGHT`]. Chosen among 0.2, 0.3 and
+/// 0.4 on the built-in model's held-out split and lingua's sentences (`bench/RESULTS.md`).
+pub const CHAR_LM_WEIGHT: f32 = 0.3;
+
+/// Share the total probability of the labels `map` out again in proportion to
+/// `p^a * s^(1 - a)`, `p` (`probs`, indexed like `map`, floored at `floor`) a second opinion on
+/// them: the weighted product of [`GROUP_WEIGHT`] and [`CHAR_LM_WEIGHT`].
+fn reshare(s: &mut [f32; 36], probs: &[f32], map: &[Lang], a: f32, floor: f32) {
+    let mass: f32 = map.iter().map(|l| s[l.index()]).sum();
+    let mut w = [0.0f32; 36];
+    let mut z = 0.0f32;
+    for (p, l) in probs.iter().zip(map) {
+        let v = p.max(floor).powf(a) * s[l.index()].max(1e-6).powf(1.0 - a);
+        w[l.index()] = v;
+        z += v;
+    }
+    for l in map {
+        s[l.index()] = mass * w[l.index()] / z;
+    }
+}
+
 /// A second-stage classifier for a group of confusable labels.
 pub struct Group {
     name: String,
@@ -59,6 +95,8 @@ pub struct Group {
     member: [bool; 36],
     /// Class-prior correction per model label (see [`LangId::balanced`]).
     prior: Option<Vec<f32>>,
+    /// A character language model of the same labels, and the tria label of each of its labels.
+    char_lm: Option<(CharLm, Vec<Lang>)>,
 }
 
 /// Per-label factors that undo the class priors a model learnt from balanced epochs: a label with
@@ -113,7 +151,33 @@ impl Group {
             map,
             member,
             prior: None,
+            char_lm: None,
         })
+    }
+
+    /// Add a character language model of the group's labels ([`CharLm`]): its posteriors are
+    /// multiplied in with weight [`CHAR_LM_WEIGHT`] after the group model's.
+    pub fn with_char_lm(mut self, lm: CharLm) -> Result<Group, LangError> {
+        let map: Vec<Lang> = lm
+            .labels()
+            .iter()
+            .map(|l| Lang::from_model_label(l))
+            .collect();
+        let mut same = map.len() == self.map.len();
+        for l in &map {
+            same &= self.member[l.index()] && map.iter().filter(|m| *m == l).count() == 1;
+        }
+        if !same {
+            return Err(LangError::Model {
+                path: self.name.clone(),
+                reason: format!(
+                    "the character language model's labels {:?} are not the group's",
+                    lm.labels()
+                ),
+            });
+        }
+        self.char_lm = Some((lm, map));
+        Ok(self)
     }
 
     /// Undo the class priors of balanced training with this `balance_floor` (see
@@ -126,6 +190,11 @@ impl Group {
     /// The group's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The group's character language model, if it has one.
+    pub fn char_lm(&self) -> Option<&CharLm> {
+        self.char_lm.as_ref().map(|(lm, _)| lm)
     }
 
     /// The group's labels.
@@ -144,6 +213,7 @@ struct ThreadScratch {
     ft: Scratch,
     text: String,
     probs: Vec<f32>,
+    lm: LmScratch,
 }
 
 thread_local! {
@@ -342,10 +412,16 @@ impl LangId {
         let m = BUILTIN.get_or_init(|| {
             let main = FastText::from_bytes(BUILTIN_BYTES, "builtin").map_err(|e| e.to_string())?;
             let mut groups = Vec::new();
-            for (name, bytes) in BUILTIN_GROUPS {
+            for (name, bytes, lm) in BUILTIN_GROUPS {
                 let m = FastText::from_bytes(bytes, name).map_err(|e| e.to_string())?;
-                let g = Group::new(name, m).map_err(|e| e.to_string())?;
-                groups.push(Arc::new(g.balanced(BUILTIN_BALANCE_FLOOR)));
+                let mut g = Group::new(name, m)
+                    .map_err(|e| e.to_string())?
+                    .balanced(BUILTIN_BALANCE_FLOOR);
+                if let Some(lm) = lm {
+                    let lm = CharLm::from_bytes(lm, name).map_err(|e| e.to_string())?;
+                    g = g.with_char_lm(lm).map_err(|e| e.to_string())?;
+                }
+                groups.push(Arc::new(g));
             }
             Ok((Arc::new(main), groups))
         });
@@ -501,17 +577,10 @@ impl LangId {
                             if let Some(w) = &g.prior {
                                 apply_prior(&mut sc.probs, w);
                             }
-                            let mass: f32 = g.map.iter().map(|l| s[l.index()]).sum();
-                            let a = GROUP_WEIGHT;
-                            let mut z = 0.0f32;
-                            for (i, p) in sc.probs.iter_mut().enumerate() {
-                                let l = g.map[i].index();
-                                let w = p.max(1e-6).powf(a) * s[l].max(1e-6).powf(1.0 - a);
-                                *p = w;
-                                z += w;
-                            }
-                            for (i, &w) in sc.probs.iter().enumerate() {
-                                s[g.map[i].index()] = mass * w / z;
+                            reshare(&mut s, &sc.probs, &g.map, GROUP_WEIGHT, 1e-6);
+                            if let Some((lm, lm_map)) = &g.char_lm {
+                                lm.posteriors(&text, &mut sc.lm, &mut sc.probs);
+                                reshare(&mut s, &sc.probs, lm_map, CHAR_LM_WEIGHT, 1e-9);
                             }
                         }
                     }
@@ -876,6 +945,68 @@ mod tests {
         let main = FastText::from_bytes(BUILTIN_BYTES, "builtin").unwrap();
         let err = Group::new("main", main).err().unwrap();
         assert!(err.to_string().contains("other"), "{err}");
+        // The Iberian group has a character language model of its labels, the others none.
+        let with_lm: Vec<&str> = id
+            .groups()
+            .iter()
+            .filter(|g| g.char_lm().is_some())
+            .map(|g| g.name())
+            .collect();
+        assert_eq!(with_lm, ["iberian"]);
+        let lm = id.groups()[0].char_lm().unwrap();
+        assert_eq!(lm.labels(), ["ca", "es", "gl", "oc", "pt"]);
+        // A language model of other labels cannot join a group.
+        let nordic = FastText::from_bytes(BUILTIN_GROUPS[1].1, "nordic").unwrap();
+        let err = Group::new("nordic", nordic)
+            .unwrap()
+            .with_char_lm(lm.clone())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("not the group's"), "{err}");
+    }
+
+    #[test]
+    fn char_lm_moves_only_the_iberian_groups_mass() {
+        // The built-in stack with and without the Iberian language model: lines the first stage
+        // gives to an Iberian label keep their Iberian total, other lines do not change at all.
+        let with = LangId::builtin().unwrap();
+        let main = FastText::from_bytes(BUILTIN_BYTES, "builtin").unwrap();
+        let mut without =
+            LangId::from_fasttext(main, true, "no-lm".into()).balanced(BUILTIN_BALANCE_FLOOR);
+        for (name, bytes, _) in BUILTIN_GROUPS {
+            let g = Group::new(name, FastText::from_bytes(bytes, name).unwrap()).unwrap();
+            without = without.with_group(g.balanced(BUILTIN_BALANCE_FLOOR));
+        }
+        let iberian = [Lang::Ca, Lang::Es, Lang::Gl, Lang::Oc, Lang::Pt];
+        let mut changed = 0;
+        for line in [
+            "Non ten outro nome.",
+            "Nunca viran nada igual.",
+            "Necesitamos transparencia.",
+            "Debes ir o médico.",
+            "Estou entusiasmada.",
+            "Que suerte.",
+            "Els nens juguen al parc.",
+            "Der Hund schläft im Garten.",
+            "Egun on, zer moduz?",
+        ] {
+            let (a, b) = (with.scores(line), without.scores(line));
+            let mass = |s: &[f32; 36]| iberian.iter().map(|l| s[l.index()]).sum::<f32>();
+            assert!((mass(&a) - mass(&b)).abs() < 1e-4, "{line}");
+            for l in Lang::ALL {
+                if !iberian.contains(&l) {
+                    assert!((a[l.index()] - b[l.index()]).abs() < 1e-6, "{line} {l:?}");
+                }
+            }
+            changed += iberian
+                .iter()
+                .any(|l| (a[l.index()] - b[l.index()]).abs() > 1e-3)
+                as usize;
+        }
+        assert!(
+            changed >= 4,
+            "the language model changed only {changed} lines"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Language identification for tria's 35 languages and `other`.
 
 mod backends;
+pub mod charlm;
 pub mod eval;
 pub mod fasttext;
 mod id;
@@ -34,8 +35,8 @@ pub enum LangError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A model file is malformed.
-    #[error("{path}: invalid fastText model: {reason}")]
+    /// A model file (fastText, or a group's character language model) is malformed.
+    #[error("{path}: invalid model: {reason}")]
     Model {
         /// The model file (or `builtin`).
         path: String,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
+use tria_filters::lang::charlm::CharLm;
 use tria_filters::lang::train::{TrainConfig, TrainReport};
 use tria_filters::lang::{Backend, LangError, LangId};
 
@@ -208,7 +209,16 @@ struct TrainRecord {
     data_files: Vec<(String, u64)>,
     config: TrainConfig,
     model_bytes: u64,
+    /// Size of the character language model written next to the model (`char_lm_order` > 0).
+    #[serde(default)]
+    char_lm_bytes: Option<u64>,
     report: TrainReport,
+}
+
+/// Where `tria lid train` writes the character language model of a configuration with
+/// `char_lm_order` > 0: the model's path with the extension `.clm`.
+fn char_lm_path(out: &Path) -> PathBuf {
+    out.with_extension("clm")
 }
 
 fn record_path(out: &Path) -> PathBuf {
@@ -278,9 +288,12 @@ fn cmd_train(args: TrainArgs) -> anyhow::Result<i32> {
             .ok()
             .and_then(|text| serde_json::from_str::<TrainRecord>(&text).ok())
             .is_some_and(|old| {
+                let size = |p: &Path| std::fs::metadata(p).ok().map(|m| m.len());
                 old.config == cfg
                     && old.data_files == fingerprint
-                    && std::fs::metadata(&args.out).is_ok_and(|m| m.len() == old.model_bytes)
+                    && size(&args.out) == Some(old.model_bytes)
+                    && (cfg.char_lm_order == 0
+                        || size(&char_lm_path(&args.out)) == old.char_lm_bytes)
             });
     if up_to_date {
         if !args.quiet {
@@ -301,11 +314,19 @@ fn cmd_train(args: TrainArgs) -> anyhow::Result<i32> {
         s.enable_steady_tick(Duration::from_millis(200));
         s
     });
-    let trained = tria_filters::lang::train::train_dir(&args.data, &cfg);
+    let trained = tria_filters::lang::train::train_dir(&args.data, &cfg).and_then(|(m, r)| {
+        let lm = if cfg.char_lm_order > 0 {
+            let corpus = tria_filters::lang::train::read_corpus(&args.data)?;
+            Some(CharLm::train(&corpus, &cfg)?)
+        } else {
+            None
+        };
+        Ok((m, lm, r))
+    });
     if let Some(s) = &spinner {
         s.finish_and_clear();
     }
-    let (model, report) = match trained {
+    let (model, lm, report) = match trained {
         Ok(r) => r,
         Err(e @ LangError::Config(_)) => {
             return Err(ConfigError::new(data_name, e.to_string()).into());
@@ -315,12 +336,22 @@ fn cmd_train(args: TrainArgs) -> anyhow::Result<i32> {
     let bytes = model.to_bytes();
     write_atomic(&args.out, &bytes)
         .with_context(|| format!("{}: cannot write", args.out.display()))?;
+    let lm_bytes = match &lm {
+        Some(lm) => {
+            let p = char_lm_path(&args.out);
+            let b = lm.to_bytes();
+            write_atomic(&p, &b).with_context(|| format!("{}: cannot write", p.display()))?;
+            Some(b.len() as u64)
+        }
+        None => None,
+    };
     let record = TrainRecord {
         tool: format!("tria {}", env!("CARGO_PKG_VERSION")),
         data: data_name,
         data_files: fingerprint,
         config: cfg,
         model_bytes: bytes.len() as u64,
+        char_lm_bytes: lm_bytes,
         report,
     };
     let mut json = serde_json::to_vec_pretty(&record)?;
@@ -347,6 +378,13 @@ fn cmd_train(args: TrainArgs) -> anyhow::Result<i32> {
             record.model_bytes,
             rec_path.display()
         );
+        if let Some(n) = record.char_lm_bytes {
+            let _ = writeln!(
+                err,
+                "  character language model: {} ({n} bytes)",
+                char_lm_path(&args.out).display()
+            );
+        }
     }
     Ok(0)
 }
