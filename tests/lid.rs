@@ -525,24 +525,14 @@ fn train_config_errors_are_usage_errors() {
         "{err}"
     );
     // A value no training could use stops before any data is read.
-    let (code, err) = train(
-        &dir.path().join("no-such-dir"),
-        "dim = 8\nstrip_share = 1.5\n",
-    );
-    assert_eq!(code, Some(2));
-    assert!(
-        err.contains("bad.toml") && err.contains("strip_share"),
-        "{err}"
-    );
-    let (code, err) = train(
-        &dir.path().join("no-such-dir"),
-        "dim = 8\nchar_lm_order = 9\n",
-    );
-    assert_eq!(code, Some(2));
-    assert!(
-        err.contains("bad.toml") && err.contains("char_lm_order"),
-        "{err}"
-    );
+    for (key, value) in [("strip_share", "1.5"), ("char_lm_order", "9")] {
+        let (code, err) = train(
+            &dir.path().join("no-such-dir"),
+            &format!("dim = 8\n{key} = {value}\n"),
+        );
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("bad.toml") && err.contains(key), "{err}");
+    }
     // One label is not enough to train.
     let (code, err) = train(&data, "dim = 8\n");
     assert_eq!(code, Some(2), "{err}");

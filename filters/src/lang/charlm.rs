@@ -35,6 +35,11 @@ const MAGIC: &[u8; 8] = b"TRIACLM2";
 const BACKOFF: f32 = -0.916_290_7; // ln 0.4
 /// Quantization: a stored byte `q >= 1` means log-probability `-(q - 1) * STEP`.
 const STEP: f32 = 16.0 / 254.0;
+/// A label's log-likelihood counts at most this far below the best one's (the posterior odds of
+/// two labels are at most `e^16`): the likelihoods add up over every character, so on a long line
+/// an n-gram model is sure of itself far beyond what it knows (a long Galician line full of place
+/// names in their Spanish form was Spanish at odds of `e^30`).
+const MAX_GAP: f32 = 16.0;
 
 /// A character n-gram language model per label of a group.
 #[derive(Clone, Debug, PartialEq)]
@@ -236,7 +241,7 @@ impl CharLm {
     }
 
     /// Posterior probability of each label for a (normalised) line, into `out` (resized to the
-    /// label count), uniform prior.
+    /// label count), uniform prior, each log-likelihood at most 16 below the best.
     pub fn posteriors(&self, line: &str, sc: &mut LmScratch, out: &mut Vec<f32>) {
         let nl = self.labels.len();
         out.clear();
@@ -281,7 +286,7 @@ impl CharLm {
         let max = out.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut z = 0.0f32;
         for v in out.iter_mut() {
-            *v = (*v - max).exp();
+            *v = (*v - max).max(-MAX_GAP).exp();
             z += *v;
         }
         out.iter_mut().for_each(|v| *v /= z);
@@ -436,6 +441,17 @@ Já te disse que não tenho tempo para isso agora.";
         assert_eq!(top(&lm, "Non teño tempo hoxe."), "gl");
         assert_eq!(top(&lm, "No tengo tiempo hoy."), "es");
         assert_eq!(top(&lm, "Não tenho tempo hoje."), "pt");
+        // However long the line, no label's odds against the best fall below e^-16.
+        let long = "Non teño tempo hoxe, xa che dixen que non. ".repeat(30);
+        let mut out = Vec::new();
+        lm.posteriors(&long, &mut LmScratch::default(), &mut out);
+        let (lo, hi) = out
+            .iter()
+            .fold((1f32, 0f32), |(a, b), &p| (a.min(p), b.max(p)));
+        assert!(
+            lo / hi >= (-MAX_GAP).exp() * 0.999 && lo / hi < 1e-6,
+            "{out:?}"
+        );
     }
 
     #[test]
