@@ -163,6 +163,66 @@ fn shipped_model_loads_from_a_path() {
     assert_eq!(by_path.lines().count(), MIXED_LINES);
 }
 
+#[test]
+fn a_model_directory_is_a_two_stage_stack() {
+    // `--model DIR` with DIR laid out like filters/models (first stage, groups, the Iberian
+    // language model) is the built-in backend read from files: the same output, byte for byte.
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters/models");
+    let input = "Non ten outro nome.\nNunca viran nada igual.\nDebes ir o médico.\n\
+                 Ele ten un podcast novo.\nKdo je že buden?\nHej, hur mår du?\nTom on minust rikkam.\n\
+                 Hvordan har du det?\nQue suerte.\nBon dia a tothom.\n";
+    let predict = |model: &Path| {
+        let out = tria_stdin(
+            &[
+                "lid",
+                "predict",
+                "--k",
+                "3",
+                "--model",
+                model.to_str().unwrap(),
+            ],
+            input.as_bytes(),
+        );
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let builtin = ok_stdout(&["lid", "predict", "--k", "3"], input.as_bytes());
+    assert_eq!(predict(&models), builtin);
+    // A copy without the language model, and one whose training record says the first stage
+    // was trained without balancing (no class-prior correction), answer differently.
+    let dir = tempfile::tempdir().unwrap();
+    for ent in fs::read_dir(&models).unwrap() {
+        let p = ent.unwrap().path();
+        if p.extension().is_some_and(|e| e == "ftz") {
+            fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let no_lm = predict(dir.path());
+    assert_ne!(no_lm, builtin);
+    assert_eq!(no_lm.lines().count(), 10);
+    fs::write(
+        dir.path().join("lid-tria.ftz.json"),
+        r#"{"config": {"balance_floor": 0}}"#,
+    )
+    .unwrap();
+    assert_ne!(predict(dir.path()), no_lm);
+    // A broken record, and a directory without a first stage, are usage errors naming the file.
+    fs::write(dir.path().join("lid-tria.ftz.json"), "{").unwrap();
+    let out = tria_stdin(
+        &["lid", "predict", "--model", dir.path().to_str().unwrap()],
+        b"x\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lid-tria.ftz.json"));
+    fs::remove_file(dir.path().join("lid-tria.ftz")).unwrap();
+    let out = tria_stdin(
+        &["lid", "predict", "--model", dir.path().to_str().unwrap()],
+        b"x\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs lid-tria.ftz"));
+}
+
 /// Catalan, Basque, Galician, Spanish, Croatian and Serbo-Croatian (Latin) sentences for eval.
 const EVAL_DATA: &[(&str, &[&str])] = &[
     (

@@ -3,7 +3,7 @@
 //! # Language ID (`lang`)
 //!
 //! ```text
-//! LangId::new(&Backend::parse("builtin" | PATH | "lingua" | "lingua-low" | "whatlang"))?
+//! LangId::new(&Backend::parse("builtin" | PATH | DIR | "lingua" | "lingua-low" | "whatlang"))?
 //!   .predict(line, k)            -> Vec<(Lang, f32)>        one line, tria labels, best first
 //!   .scores(line)                -> [f32; 36]               every label (index = Lang::index)
 //!   .identify_document(text)     -> DocLang { lang, score, runner_up, shares }

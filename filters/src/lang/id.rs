@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,26 @@ pub const GROUP_SKIP_ABOVE: f32 = 0.999;
 /// stages combined, in the same weighted product as [`GROUP_WEIGHT`]. Chosen among 0.2, 0.3 and
 /// 0.4 on the built-in model's held-out split and lingua's sentences (`bench/RESULTS.md`).
 pub const CHAR_LM_WEIGHT: f32 = 0.3;
+
+/// The `balance_floor` a model was trained with, from the `MODEL.json` record `tria lid train`
+/// writes next to it; [`BUILTIN_BALANCE_FLOOR`] if there is none.
+fn trained_floor(model: &Path) -> Result<usize, LangError> {
+    let mut record = model.as_os_str().to_owned();
+    record.push(".json");
+    let record = PathBuf::from(record);
+    let Ok(text) = std::fs::read_to_string(&record) else {
+        return Ok(BUILTIN_BALANCE_FLOOR);
+    };
+    let bad = |reason: String| LangError::Model {
+        path: record.display().to_string(),
+        reason,
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    v["config"]["balance_floor"]
+        .as_u64()
+        .map(|f| f as usize)
+        .ok_or_else(|| bad("no config.balance_floor in the training record".into()))
+}
 
 /// Share the total probability of the labels `map` out again in proportion to
 /// `p^a * s^(1 - a)`, `p` (`probs`, indexed like `map`, floored at `floor`) a second opinion on
@@ -227,7 +247,8 @@ pub enum Backend {
     Builtin,
     /// A fastText `.bin`/`.ftz` file (lid.176, GlotLID, OpenLID, or one trained by tria), fed raw
     /// text like the reference `predict` (normalised text if tria trained it with `normalize`,
-    /// which it marks in the vocabulary); its labels are mapped onto tria's.
+    /// which it marks in the vocabulary); its labels are mapped onto tria's. A directory is a
+    /// two-stage stack of files ([`LangId::from_dir`]).
     FastText(PathBuf),
     /// lingua, high-accuracy mode, restricted to the tria languages it knows (needs the `lingua`
     /// feature).
@@ -382,6 +403,7 @@ impl LangId {
     pub fn new(backend: &Backend) -> Result<LangId, LangError> {
         match backend {
             Backend::Builtin => Ok(LangId::builtin()?),
+            Backend::FastText(path) if path.is_dir() => LangId::from_dir(path),
             Backend::FastText(path) => {
                 let model = FastText::load(path)?;
                 let norm = model.expects_normalized_text();
@@ -440,6 +462,55 @@ impl LangId {
                 reason: e.clone(),
             }),
         }
+    }
+
+    /// A two-stage identifier from a directory laid out like `filters/models` (what `tria lid
+    /// train` writes with the built-in configurations): `lid-tria.ftz` is the first stage, every
+    /// other `lid-tria.<group>.ftz` a second-stage group, with its character language model
+    /// `lid-tria.<group>.clm` if there is one. Each model's class-prior correction uses the
+    /// `balance_floor` of the `MODEL.json` record `tria lid train` wrote next to it, or
+    /// [`BUILTIN_BALANCE_FLOOR`] without one. `filters/models` itself gives the built-in backend.
+    pub fn from_dir(dir: &Path) -> Result<LangId, LangError> {
+        let first = dir.join("lid-tria.ftz");
+        if !first.is_file() {
+            return Err(LangError::Model {
+                path: dir.display().to_string(),
+                reason: "a model directory needs lid-tria.ftz (the first stage) and may hold \
+                         lid-tria.<group>.ftz second stages"
+                    .into(),
+            });
+        }
+        let main = FastText::load(&first)?;
+        let norm = main.expects_normalized_text();
+        let mut id = LangId::from_fasttext(main, norm, dir.display().to_string())
+            .balanced(trained_floor(&first)?);
+        let io = |e| LangError::Io {
+            path: dir.display().to_string(),
+            source: e,
+        };
+        let mut groups: Vec<(String, PathBuf)> = Vec::new();
+        for ent in std::fs::read_dir(dir).map_err(io)? {
+            let p = ent.map_err(io)?.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if let Some(g) = name
+                .strip_prefix("lid-tria.")
+                .and_then(|n| n.strip_suffix(".ftz"))
+            {
+                groups.push((g.to_string(), p));
+            }
+        }
+        groups.sort();
+        for (name, p) in groups {
+            let g = Group::new(&name, FastText::load(&p)?)?.balanced(trained_floor(&p)?);
+            let clm = p.with_extension("clm");
+            let g = if clm.is_file() {
+                g.with_char_lm(CharLm::load(&clm)?)?
+            } else {
+                g
+            };
+            id = id.with_group(g);
+        }
+        Ok(id)
     }
 
     /// Wrap a loaded fastText model. `normalize` applies [`normalize`] first (as the built-in

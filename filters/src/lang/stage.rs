@@ -63,7 +63,8 @@ pub const FALLBACK_MIN_SCORE: f32 = 0.5;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LangConfig {
-    /// `builtin`, a fastText model path, `lingua`, `lingua-low` or `whatlang`.
+    /// `builtin`, a fastText model path, a model directory ([`super::LangId::from_dir`]),
+    /// `lingua`, `lingua-low` or `whatlang`.
     pub model: String,
     /// Languages to keep; empty keeps every language but `other`.
     pub keep: Vec<Lang>,

@@ -40,7 +40,8 @@ pub enum LidCommand {
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// Backend: builtin, a fastText .bin/.ftz path, lingua, lingua-low or whatlang.
+    /// Backend: builtin, a fastText .bin/.ftz path, a model directory like filters/models
+    /// (lid-tria.ftz and lid-tria.<group>.ftz/.clm), lingua, lingua-low or whatlang.
     #[arg(long, default_value = "builtin")]
     pub model: String,
     /// Labels per line, best first (tab-separated `<label>\t<probability>` pairs).
@@ -56,7 +57,8 @@ pub struct EvalArgs {
     /// Directory of `<label>.txt` files (one sentence per line; `extra/<label>.*.txt` added).
     #[arg(long)]
     pub data: PathBuf,
-    /// Backend: builtin, a fastText .bin/.ftz path, lingua, lingua-low or whatlang.
+    /// Backend: builtin, a fastText .bin/.ftz path, a model directory like filters/models
+    /// (lid-tria.ftz and lid-tria.<group>.ftz/.clm), lingua, lingua-low or whatlang.
     #[arg(long, default_value = "builtin")]
     pub model: String,
     /// Also write the report as JSON to this file.
@@ -114,10 +116,10 @@ pub fn load_model(spec: &str) -> Result<LangId, ConfigError> {
         ));
     }
     if let Backend::FastText(path) = &backend {
-        if !path.is_file() {
+        if !path.is_file() && !path.is_dir() {
             return Err(ConfigError::new(
                 spec,
-                "no such model file (--model takes builtin, lingua, lingua-low, whatlang or the path of a fastText .bin/.ftz file)",
+                "no such model file (--model takes builtin, lingua, lingua-low, whatlang, the path of a fastText .bin/.ftz file, or a directory laid out like filters/models)",
             ));
         }
     }
