@@ -483,6 +483,20 @@ fn train_a_group_model_from_a_json_config_with_labels() {
     )
     .unwrap();
     let cfg = dir.path().join("group.json");
+    // `tria lid train` with the configuration in `cfg` (`--force`: even if up to date).
+    let run = |force: bool| {
+        tria()
+            .args(["lid", "train"])
+            .args(force.then_some("--force"))
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(dir.path().join("g.ftz"))
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
     let train = |labels: &str| {
         fs::write(
             &cfg,
@@ -492,15 +506,7 @@ fn train_a_group_model_from_a_json_config_with_labels() {
             ),
         )
         .unwrap();
-        tria()
-            .args(["lid", "train", "--force", "--data"])
-            .arg(&data)
-            .arg("--out")
-            .arg(dir.path().join("g.ftz"))
-            .arg("--config")
-            .arg(&cfg)
-            .output()
-            .unwrap()
+        run(true)
     };
     let out = train(r#"["ca", "eu"]"#);
     assert!(out.status.success(), "{out:?}");
@@ -529,7 +535,7 @@ fn train_a_group_model_from_a_json_config_with_labels() {
     let record: serde_json::Value =
         serde_json::from_slice(&fs::read(dir.path().join("g.ftz.json")).unwrap()).unwrap();
     assert_eq!(record["char_lm_bytes"], fs::metadata(&clm).unwrap().len());
-    // The group with it works as a second stage (ca and eu lines keep their labels).
+    // The group model accepts it as its language model.
     let g = tria_filters::lang::Group::new(
         "g",
         tria_filters::lang::fasttext::FastText::load(&dir.path().join("g.ftz")).unwrap(),
@@ -540,16 +546,9 @@ fn train_a_group_model_from_a_json_config_with_labels() {
     assert_eq!(g.labels().len(), 2);
     // A missing language model is trained again, even without --force.
     fs::remove_file(&clm).unwrap();
-    let again = tria()
-        .args(["lid", "train", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(dir.path().join("g.ftz"))
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let again = run(false);
     assert!(again.status.success(), "{again:?}");
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("already trained"));
     assert!(clm.exists());
 }
 
