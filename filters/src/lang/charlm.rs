@@ -88,6 +88,13 @@ fn quantize(lp: f32, step: f32) -> u8 {
     (1.0 + (-lp / step).round()).clamp(1.0, 255.0) as u8
 }
 
+/// The byte offset of every character of `text`, then its length.
+fn char_offsets(text: &str, offsets: &mut Vec<usize>) {
+    offsets.clear();
+    offsets.extend(text.char_indices().map(|(i, _)| i));
+    offsets.push(text.len());
+}
+
 /// Every n-gram of `text` (orders 1 to `order`), in text order, with its order and its context
 /// (the n-gram without its last character).
 fn for_each_ngram(
@@ -96,9 +103,7 @@ fn for_each_ngram(
     offsets: &mut Vec<usize>,
     mut f: impl FnMut(&[u8], usize, &[u8]),
 ) {
-    offsets.clear();
-    offsets.extend(text.char_indices().map(|(i, _)| i));
-    offsets.push(text.len());
+    char_offsets(text, offsets);
     let bytes = text.as_bytes();
     for end in 0..offsets.len() - 1 {
         for n in 1..=order.min(end + 1) {
@@ -123,6 +128,15 @@ impl CharLm {
             return Err(LangError::Config(
                 "char_lm_order is 0: no character language model to train".into(),
             ));
+        }
+        if let Some(l) = cfg
+            .labels
+            .iter()
+            .find(|l| !corpus.iter().any(|(c, _)| c == *l))
+        {
+            return Err(LangError::Config(format!(
+                "label {l:?} of `labels` has no <label>.txt in the data"
+            )));
         }
         let chosen: Corpus = corpus
             .iter()
@@ -251,9 +265,7 @@ impl CharLm {
         let mut text = std::mem::take(&mut sc.text);
         let mut offsets = std::mem::take(&mut sc.offsets);
         lm_text(line, &mut text);
-        offsets.clear();
-        offsets.extend(text.char_indices().map(|(i, _)| i));
-        offsets.push(text.len());
+        char_offsets(&text, &mut offsets);
         let n_chars = offsets.len() - 1;
         let bytes = text.as_bytes();
         // Each character after the first, given up to `order - 1` characters before it.
@@ -522,5 +534,14 @@ Já te disse que não tenho tempo para isso agora.";
         )
         .unwrap_err();
         assert!(e.to_string().contains("two"), "{e}");
+        let e = CharLm::train(
+            &corpus(),
+            &TrainConfig {
+                labels: vec!["gl".into(), "oc".into()],
+                ..cfg()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("\"oc\""), "{e}");
     }
 }
