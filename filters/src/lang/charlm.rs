@@ -516,32 +516,32 @@ Já te disse que não tenho tempo para isso agora.";
             .unwrap_err()
             .to_string();
         assert!(e.contains("corrupt"), "{e}");
-        let e = CharLm::train(
-            &corpus(),
-            &TrainConfig {
-                char_lm_order: 0,
-                ..cfg()
-            },
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("char_lm_order"), "{e}");
-        let e = CharLm::train(
-            &corpus(),
-            &TrainConfig {
-                labels: vec!["gl".into()],
-                ..cfg()
-            },
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("two"), "{e}");
-        let e = CharLm::train(
-            &corpus(),
-            &TrainConfig {
-                labels: vec!["gl".into(), "oc".into()],
-                ..cfg()
-            },
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("\"oc\""), "{e}");
+        let labels = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for (bad, want) in [
+            (
+                TrainConfig {
+                    char_lm_order: 0,
+                    ..cfg()
+                },
+                "char_lm_order",
+            ),
+            (
+                TrainConfig {
+                    labels: labels(&["gl"]),
+                    ..cfg()
+                },
+                "two",
+            ),
+            (
+                TrainConfig {
+                    labels: labels(&["gl", "oc"]),
+                    ..cfg()
+                },
+                "\"oc\"",
+            ),
+        ] {
+            let e = CharLm::train(&corpus(), &bad).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
     }
 }
