@@ -52,8 +52,12 @@ pub fn resolve_settings(
     resolve_paths(kind, &mut table, base);
     if kind == "lang" {
         let (config, tag_only) = lang_config(&table)?;
-        if !LANG_BACKENDS.contains(&config.model.as_str()) && !Path::new(&config.model).is_file() {
-            return Err(format!("model `{}`: no such file", config.model));
+        let path = Path::new(&config.model);
+        if !LANG_BACKENDS.contains(&config.model.as_str()) && !path.is_file() && !path.is_dir() {
+            return Err(format!(
+                "model `{}`: no such file or model directory",
+                config.model
+            ));
         }
         let mut settings = serde_json::to_value(&config).map_err(|e| e.to_string())?;
         if let Value::Object(o) = &mut settings {
@@ -261,6 +265,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("no-such-model.ftz"), "{e}");
+
+        // A model directory (here the shipped one) is the two-stage backend read from files.
+        let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters/models");
+        let from_dir = PipelineConfig::parse(
+            &format!(
+                "[[stage]]\nkind = \"lang\"\nmodel = {:?}\nkeep = [\"gl\"]\n",
+                models.display().to_string()
+            ),
+            "p.toml",
+            PathBuf::new(),
+        )
+        .unwrap();
+        let s = build(&from_dir.stages[0]).unwrap();
+        let mut gl =
+            doc("Os veciños do barrio organizaron unha festa con concertos e ceas na praza.");
+        assert_eq!(s.process(&mut gl), Verdict::Keep);
+        assert_eq!(gl.lang(), Some("gl"));
     }
 
     #[test]
