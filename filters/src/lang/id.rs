@@ -71,9 +71,7 @@ pub const CHAR_LM_WEIGHT: f32 = 0.3;
 /// The `balance_floor` a model was trained with, from the `MODEL.json` record `tria lid train`
 /// writes next to it; [`BUILTIN_BALANCE_FLOOR`] if there is none.
 fn trained_floor(model: &Path) -> Result<usize, LangError> {
-    let mut record = model.as_os_str().to_owned();
-    record.push(".json");
-    let record = PathBuf::from(record);
+    let record = super::train::record_path(model);
     let Ok(text) = std::fs::read_to_string(&record) else {
         return Ok(BUILTIN_BALANCE_FLOOR);
     };
@@ -502,7 +500,7 @@ impl LangId {
         groups.sort();
         for (name, p) in groups {
             let g = Group::new(&name, FastText::load(&p)?)?.balanced(trained_floor(&p)?);
-            let clm = p.with_extension("clm");
+            let clm = super::train::char_lm_path(&p);
             let g = if clm.is_file() {
                 g.with_char_lm(CharLm::load(&clm)?)?
             } else {

@@ -208,6 +208,20 @@ pub struct TrainReport {
     pub seconds: f64,
 }
 
+/// The training record `tria lid train` writes next to a model: `MODEL.json` (configuration,
+/// data files, report). [`super::LangId::from_dir`] reads its `balance_floor`.
+pub fn record_path(model: &Path) -> PathBuf {
+    let mut s = model.as_os_str().to_owned();
+    s.push(".json");
+    PathBuf::from(s)
+}
+
+/// The character language model of a group next to its model (`char_lm_order` > 0): the model's
+/// path with the extension `.clm`.
+pub fn char_lm_path(model: &Path) -> PathBuf {
+    model.with_extension("clm")
+}
+
 /// Vocabulary word that marks a model trained on [`super::normalize`]d text.
 pub const NORMALIZE_MARKER: &str = "__tria_normalize__";
 

@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 use tria_filters::lang::charlm::CharLm;
-use tria_filters::lang::train::{TrainConfig, TrainReport};
+use tria_filters::lang::train::{TrainConfig, TrainReport, char_lm_path, record_path};
 use tria_filters::lang::{Backend, LangError, LangId};
 
 use crate::config::ConfigError;
@@ -215,18 +215,6 @@ struct TrainRecord {
     #[serde(default)]
     char_lm_bytes: Option<u64>,
     report: TrainReport,
-}
-
-/// Where `tria lid train` writes the character language model of a configuration with
-/// `char_lm_order` > 0: the model's path with the extension `.clm`.
-fn char_lm_path(out: &Path) -> PathBuf {
-    out.with_extension("clm")
-}
-
-fn record_path(out: &Path) -> PathBuf {
-    let mut s = out.as_os_str().to_owned();
-    s.push(".json");
-    PathBuf::from(s)
 }
 
 /// The data files `read_corpus` reads, with their sizes.
