@@ -7,6 +7,7 @@
 //!   .predict(line, k)            -> Vec<(Lang, f32)>        one line, tria labels, best first
 //!   .scores(line)                -> [f32; 36]               every label (index = Lang::index)
 //!   .identify_document(text)     -> DocLang { lang, score, runner_up, shares }
+//!   .identify_document_for(text, &opts, &config.needs())   stops once no kept label can be reached
 //! LangConfig (serde, deny_unknown_fields): model, keep, min_score, doc; .validate(), .decide(&DocLang)
 //! lang::predict_lines(&id, reader, writer, k, name)     `tria lid predict`
 //! lang::eval_dir(&id, dir, Some(50) | None)             `tria lid eval` -> EvalReport (serde)

@@ -313,6 +313,10 @@ pub struct DocLang {
     /// Share of the scored bytes whose chunk's top label is each language (sums to 1 unless no
     /// chunk had linguistic content, then empty).
     pub shares: BTreeMap<Lang, f32>,
+    /// `Some(n)` when [`LangId::identify_document_for`] stopped after the first `n` bytes because
+    /// no label could reach its minimum any more; the fields above then describe those bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<usize>,
 }
 
 /// How documents are cut into chunks.
@@ -679,6 +683,25 @@ impl LangId {
     /// and weight each chunk's probabilities by its byte length (as OSCAR does), so a
     /// mixed-language page gets the byte share of each language.
     pub fn identify_document_with(&self, text: &str, opts: &DocOptions) -> DocLang {
+        self.identify(text, opts, None)
+    }
+
+    /// [`LangId::identify_document_with`] for a caller that keeps a document only if its label
+    /// `l` scores at least `need[l]` (above 1, e.g. infinity: never kept). Scoring stops at the
+    /// first chunk after which no label can reach its minimum, even if every byte left were
+    /// scored 1 for it: the document would be dropped whatever the rest says, so the keep or drop
+    /// decision is exactly the one of scoring it all. A page in a language not kept is typically
+    /// decided after a fifth of its bytes with minimums of 0.8 (`stopped_at` says where).
+    pub fn identify_document_for(
+        &self,
+        text: &str,
+        opts: &DocOptions,
+        need: &[f32; 36],
+    ) -> DocLang {
+        self.identify(text, opts, Some(need))
+    }
+
+    fn identify(&self, text: &str, opts: &DocOptions, need: Option<&[f32; 36]>) -> DocLang {
         let text = if opts.max_bytes > 0 && text.len() > opts.max_bytes {
             let mut end = opts.max_bytes;
             while !text.is_char_boundary(end) {
@@ -688,10 +711,8 @@ impl LangId {
         } else {
             text
         };
-        let mut total = [0.0f64; 36];
-        let mut shares = [0.0f64; 36];
-        let mut weight = 0.0f64;
-        let mut score_chunk = |chunk: &str| {
+        let mut acc = Tally::new();
+        let score_chunk = |acc: &mut Tally, chunk: &str| {
             let chunk = chunk.trim();
             if chunk.is_empty() {
                 return;
@@ -702,26 +723,37 @@ impl LangId {
             }
             let s = self.scores_with(chunk, scripts, nonspace);
             let w = chunk.len() as f64;
-            weight += w;
-            let best = best_label(&s);
-            shares[best.index()] += w;
-            for (t, p) in total.iter_mut().zip(s) {
+            acc.weight += w;
+            acc.shares[best_label(&s).index()] += w;
+            for (t, p) in acc.total.iter_mut().zip(s) {
                 *t += w * p as f64;
             }
         };
         let mut start: Option<usize> = None;
         let mut pos = 0;
+        let mut stopped_at = None;
         for line in text.split_inclusive('\n') {
             let st = *start.get_or_insert(pos);
             pos += line.len();
             if pos - st >= opts.min_chunk_bytes {
-                score_chunk(&text[st..pos]);
+                score_chunk(&mut acc, &text[st..pos]);
                 start = None;
+                if let Some(need) = need {
+                    if pos < text.len() && acc.out_of_reach(text.len() - pos, need) {
+                        stopped_at = Some(pos);
+                        break;
+                    }
+                }
             }
         }
-        if let Some(st) = start {
-            score_chunk(&text[st..]);
+        if let (Some(st), None) = (start, stopped_at) {
+            score_chunk(&mut acc, &text[st..]);
         }
+        let Tally {
+            total,
+            shares,
+            weight,
+        } = acc;
         if weight == 0.0 {
             let r = low_confidence(non_linguistic(text).unwrap_or(0.0));
             return DocLang {
@@ -729,6 +761,7 @@ impl LangId {
                 score: r,
                 runner_up: None,
                 shares: BTreeMap::new(),
+                stopped_at,
             };
         }
         let avg: Vec<f32> = total.iter().map(|t| (t / weight) as f32).collect();
@@ -742,7 +775,41 @@ impl LangId {
                 .filter(|l| shares[l.index()] > 0.0)
                 .map(|l| (*l, (shares[l.index()] / weight) as f32))
                 .collect(),
+            stopped_at,
         }
+    }
+}
+
+/// Byte-weighted sums over the chunks of a document scored so far.
+struct Tally {
+    /// Per label, the sum of `bytes * probability`.
+    total: [f64; 36],
+    /// Per label, the bytes of the chunks it won.
+    shares: [f64; 36],
+    /// Bytes scored.
+    weight: f64,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            total: [0.0; 36],
+            shares: [0.0; 36],
+            weight: 0.0,
+        }
+    }
+
+    /// Can no label reach its minimum `need` any more, with at most `left` bytes to come? The
+    /// best a label can end with is `(total + left) / (weight + left)` (every byte left scored 1
+    /// for it; more bytes only raise a mean below 1). The margin absorbs rounding, so a document
+    /// this says no to is one that whole-document scoring drops too.
+    fn out_of_reach(&self, left: usize, need: &[f32; 36]) -> bool {
+        const MARGIN: f64 = 1e-4;
+        let left = left as f64;
+        self.total
+            .iter()
+            .zip(need)
+            .all(|(t, n)| (t + left) / (self.weight + left) < f64::from(*n) - MARGIN)
     }
 }
 
@@ -1207,6 +1274,59 @@ mod tests {
         let short =
             "Inici\nQui som\nContacte\nNotícies del dia\nAgenda cultural\nEls nostres serveis\n";
         assert_eq!(id.identify_document(short).lang, Lang::Ca);
+    }
+
+    #[test]
+    fn stopping_early_keeps_and_drops_exactly_what_scoring_everything_does() {
+        use super::super::stage::LangConfig;
+        let id = LangId::builtin().unwrap();
+        let en = "The committee will publish its final report on the new railway line next week.\n";
+        let ca =
+            "El comitè publicarà la setmana vinent l'informe final sobre la nova línia de tren.\n";
+        let opts = DocOptions::default();
+        let mut stopped = 0;
+        for min in [0.3, 0.5, 0.8, 0.95] {
+            let config = LangConfig {
+                keep: vec![Lang::Ca],
+                min_score: [(Lang::Ca, min)].into(),
+                ..LangConfig::default()
+            };
+            let need = config.needs();
+            assert_eq!(need[Lang::Ca.index()], min);
+            assert_eq!(need[Lang::En.index()], f32::INFINITY);
+            for english in 0..=10 {
+                let doc = en.repeat(english) + &ca.repeat(10 - english);
+                let full = id.identify_document_with(&doc, &opts);
+                let fast = id.identify_document_for(&doc, &opts, &need);
+                let keep = config.decide(&full).is_ok();
+                assert_eq!(keep, config.decide(&fast).is_ok(), "{min} {english}");
+                match fast.stopped_at {
+                    None => assert_eq!(fast, full),
+                    Some(n) => {
+                        assert!(!keep && n < doc.len(), "{min} {english} {n}");
+                        let head = id.identify_document_with(&doc[..n], &opts);
+                        assert_eq!(
+                            DocLang {
+                                stopped_at: None,
+                                ..fast
+                            },
+                            head
+                        );
+                        stopped += 1;
+                    }
+                }
+            }
+        }
+        // An English page with a minimum of 0.8 for Catalan is decided after a quarter of it.
+        let config = LangConfig {
+            keep: vec![Lang::Ca],
+            ..LangConfig::default()
+        };
+        let doc = en.repeat(40);
+        let d = id.identify_document_for(&doc, &opts, &config.needs());
+        assert!(d.stopped_at.unwrap() <= doc.len() / 4, "{d:?}");
+        assert_eq!(d.lang, Lang::En);
+        assert!(stopped >= 10, "{stopped}");
     }
 
     #[test]

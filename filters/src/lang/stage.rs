@@ -129,6 +129,19 @@ impl LangConfig {
         }
     }
 
+    /// Per label (by [`Lang::index`]), the minimum score a document of that label needs to be
+    /// kept: its [`LangConfig::threshold`], or infinity for a label not kept. For
+    /// [`LangId::identify_document_for`].
+    pub fn needs(&self) -> [f32; 36] {
+        let mut need = [f32::INFINITY; 36];
+        for l in Lang::ALL {
+            if self.keeps(l) {
+                need[l.index()] = self.threshold(l);
+            }
+        }
+        need
+    }
+
     /// `Ok(())` to keep the document, or the reason to drop it.
     pub fn decide(&self, d: &DocLang) -> Result<(), &'static str> {
         if !self.keeps(d.lang) {
@@ -208,6 +221,7 @@ mod tests {
             score,
             runner_up: None,
             shares: BTreeMap::new(),
+            stopped_at: None,
         };
         assert_eq!(c.decide(&doc(Lang::Ca, 0.9)), Ok(()));
         assert_eq!(c.decide(&doc(Lang::Ca, 0.5)), Err(reason::LOW_SCORE));

@@ -102,6 +102,7 @@ pub fn build(cfg: &StageConfig) -> Result<Box<dyn Stage>, String> {
         return Ok(Box::new(LangStage {
             name: cfg.name.clone(),
             id,
+            need: config.needs(),
             config,
             tag_only,
         }));
@@ -115,10 +116,14 @@ pub fn build(cfg: &StageConfig) -> Result<Box<dyn Stage>, String> {
 
 /// `kind = "lang"`: identifies the document's language (scored per chunk, aggregated by bytes),
 /// writes `meta.lang`, `attrs.lang_score`, the runner-up and, for mixed pages, each language's
-/// share; drops languages not kept or scored below their minimum (unless `tag_only`).
+/// share; drops languages not kept or scored below their minimum (unless `tag_only`). A page that
+/// cannot be kept whatever its unscored rest says is dropped as soon as that is certain
+/// ([`LangId::identify_document_for`]); `meta.lang_scored_bytes` then says how much was scored.
 pub struct LangStage {
     name: String,
     id: LangId,
+    /// [`LangConfig::needs`].
+    need: [f32; 36],
     config: LangConfig,
     tag_only: bool,
 }
@@ -129,7 +134,15 @@ impl Stage for LangStage {
     }
 
     fn process(&self, doc: &mut Document) -> Verdict {
-        let d = self.id.identify_document_with(&doc.text, &self.config.doc);
+        let d = if self.tag_only {
+            self.id.identify_document_with(&doc.text, &self.config.doc)
+        } else {
+            self.id
+                .identify_document_for(&doc.text, &self.config.doc, &self.need)
+        };
+        if let Some(n) = d.stopped_at {
+            doc.meta.insert("lang_scored_bytes".into(), Value::from(n));
+        }
         doc.meta
             .insert("lang".into(), Value::String(d.lang.code().to_string()));
         doc.attrs.insert("lang_score".into(), f64::from(d.score));
