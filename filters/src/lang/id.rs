@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::charlm::{CharLm, LmScratch};
 use super::fasttext::{Dictionary, FastText, Scratch};
+use super::rules::{maltese_rule, script_rule, slovene_rule};
 use super::{Lang, LangError, normalize_into};
 
 /// The built-in model (see `filters/models/README.md`), a quantized fastText file.
@@ -340,11 +341,11 @@ impl Default for DocOptions {
 
 /// Letters of each script in a line.
 #[derive(Clone, Copy, Debug, Default)]
-struct Scripts {
-    letters: usize,
-    cyr: usize,
-    latin: usize,
-    greek: usize,
+pub(super) struct Scripts {
+    pub(super) letters: usize,
+    pub(super) cyr: usize,
+    pub(super) latin: usize,
+    pub(super) greek: usize,
 }
 
 /// Letters (by script) and non-space characters of `text`.
@@ -658,6 +659,7 @@ impl LangId {
                             }
                         }
                     }
+                    slovene_rule(&mut s, &text);
                     sc.text = text;
                 });
             }
@@ -814,138 +816,6 @@ impl Tally {
     }
 }
 
-/// Script of a label's text: 0 Latin, 1 Cyrillic, 2 Greek; `None` for `other` (any script).
-fn label_script(l: Lang) -> Option<u8> {
-    match l {
-        Lang::Other => None,
-        Lang::Bg | Lang::Ru | Lang::Sr | Lang::Uk => Some(1),
-        Lang::El => Some(2),
-        _ => Some(0),
-    }
-}
-
-/// tria's script rules (idempotent):
-/// - `sr` is Cyrillic, `sh` and `hr` are Latin, so probability mass moves to the label that
-///   matches the line's majority script (Cyrillic vs Latin letters);
-/// - when more than half of the line's letters are of one script (Latin, Cyrillic, Greek), labels
-///   written in another script get probability 0 and the rest is scaled back to the same total
-///   (`other` is never ruled out): a Cyrillic Serbian line with Latin unit symbols cannot be
-///   Latvian.
-fn script_rule(s: &mut [f32; 36], sc: Scripts) {
-    let (sr, sh, hr) = (Lang::Sr.index(), Lang::Sh.index(), Lang::Hr.index());
-    if sc.cyr > sc.latin {
-        s[sr] += s[sh] + s[hr];
-        s[sh] = 0.0;
-        s[hr] = 0.0;
-    } else if sc.latin > sc.cyr {
-        s[sh] += s[sr];
-        s[sr] = 0.0;
-    }
-    let dominant = [sc.latin, sc.cyr, sc.greek]
-        .iter()
-        .position(|&n| 2 * n > sc.letters)
-        .map(|p| p as u8);
-    let Some(d) = dominant else {
-        return;
-    };
-    let total: f32 = s.iter().sum();
-    let mut kept = 0.0f32;
-    let mut out = *s;
-    for l in Lang::ALL {
-        match label_script(l) {
-            Some(ls) if ls != d => out[l.index()] = 0.0,
-            _ => kept += out[l.index()],
-        }
-    }
-    if kept > 0.0 && kept < total {
-        let f = total / kept;
-        out.iter_mut().for_each(|p| *p *= f);
-        *s = out;
-    }
-}
-
-/// Maltese function words that are not English words (a line with none of them, no Maltese
-/// letter and no Maltese article or elision is very unlikely to be Maltese).
-const MALTESE_WORDS: &[&str] = &[
-    "li", "minn", "għal", "dan", "din", "dawn", "kien", "kienet", "kienu", "huwa", "hija", "huma",
-    "jew", "imma", "wkoll", "ukoll", "biex", "sabiex", "aktar", "meta", "hemm", "hawn", "illum",
-    "kollha", "kollu", "bħal", "fuq", "qed", "qiegħed", "qatt", "lil", "mhux", "jekk", "wara",
-    "qabel", "issa", "fejn", "kif", "dejjem", "bla", "bejn", "lejn", "taħt", "ma", "mill", "lill",
-    "tal", "fil", "bil", "sal", "mal", "dal", "ta", "u", "jien", "aħna", "intom", "tiegħu",
-    "tagħha", "tagħhom", "għandu", "għandha", "għandi", "ġie", "kull", "xi", "iva", "le", "sena",
-];
-
-/// Share of its `mt` probability a line without any Maltese marker keeps ([`maltese_rule`]).
-/// Chosen among 0.2, 0.05 and 0.01 (the same English and Swedish gains on lingua's sentences;
-/// 0.2 loses the fewest held-out Maltese lines, all of them lists of names).
-pub const MALTESE_UNMARKED_KEEP: f32 = 0.2;
-
-/// Maltese: a line that has none of the Maltese letters ċ ġ ħ ż, no article or preposition
-/// joined by a hyphen (`il-`, `tal-`, `fis-`, `mill-`...) or an apostrophe (`ta'`, `b'`, `f'`,
-/// `x'`), and none of [`MALTESE_WORDS`] keeps only a small part of its `mt` probability (the
-/// [`MALTESE_UNMARKED_KEEP`]), the rest scaled back to the same total. The Maltese training text is news full of
-/// English names and quotations, which pulled English lines made of names and numbers to `mt`.
-/// `text` is normalised ([`super::normalize_into`]: lower case, `'` for apostrophes).
-fn maltese_rule(s: &mut [f32; 36], text: &str) {
-    let mt = Lang::Mt.index();
-    if s[mt] < 1e-4 || text.contains(['ċ', 'ġ', 'ħ', 'ż']) {
-        return;
-    }
-    for word in text.split([' ', '\n']) {
-        if let Some((head, rest)) = word.split_once(['-', '\'']) {
-            if !rest.is_empty() || word.ends_with('\'') {
-                let article = matches!(
-                    head,
-                    "il" | "l"
-                        | "tal"
-                        | "fil"
-                        | "bil"
-                        | "mill"
-                        | "lill"
-                        | "sal"
-                        | "mal"
-                        | "dal"
-                        | "ta"
-                        | "b"
-                        | "f"
-                        | "x"
-                        | "m"
-                        | "bl"
-                        | "fl"
-                        | "ml"
-                ) || head
-                    .strip_suffix(['d', 'n', 'r', 's', 't', 'x', 'z'])
-                    .is_some_and(|p| {
-                        matches!(
-                            p,
-                            "i" | "ta" | "fi" | "bi" | "mi" | "li" | "sa" | "ma" | "da"
-                        )
-                    });
-                if article {
-                    return;
-                }
-            }
-        }
-        if MALTESE_WORDS.contains(&word) {
-            return;
-        }
-    }
-    let f = MALTESE_UNMARKED_KEEP;
-    let total: f32 = s.iter().sum();
-    let moved = s[mt] * (1.0 - f);
-    let rest = total - s[mt];
-    if rest <= 0.0 {
-        return;
-    }
-    s[mt] -= moved;
-    let g = (total - s[mt]) / rest;
-    for (i, p) in s.iter_mut().enumerate() {
-        if i != mt {
-            *p *= g;
-        }
-    }
-}
-
 /// Index of the largest score (ties: the first label in [`Lang::ALL`] order).
 fn top_index(s: &[f32; 36]) -> usize {
     let mut best = Lang::ALL[0].index();
@@ -980,6 +850,7 @@ pub(crate) fn top_k(s: &[f32], k: usize) -> Vec<(Lang, f32)> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rules::label_script;
     use super::*;
 
     #[test]
@@ -1410,42 +1281,6 @@ mod tests {
         assert!(d.stopped_at.unwrap() <= doc.len() / 4, "{d:?}");
         assert_eq!(d.lang, Lang::En);
         assert!(stopped >= 10, "{stopped}");
-    }
-
-    #[test]
-    fn maltese_needs_a_maltese_letter_article_or_word() {
-        let id = LangId::builtin().unwrap();
-        let top = |line: &str| id.predict(line, 1)[0].0;
-        // English made of names and numbers (lingua's English test sentences): mt before the rule.
-        for line in [
-            "Alberta Home Economics Association Birthday Party. -- 1980. -- Correspondence.",
-            "Download the PDF version of this Report.",
-            "2 meters of zinc alloy wire (16 gauge; approximately 2 mm diameter)",
-        ] {
-            assert_eq!(top(line), Lang::En, "{line}");
-        }
-        // Maltese with its letters, with only an article, with only function words.
-        for line in [
-            "Il-Prim Ministru qal li l-gvern se jżid il-pensjonijiet.",
-            "Dan kollu jnissel f' bosta minna sinjali purament negattivi.",
-            "U dejjem irrispettajt lin-nies.",
-        ] {
-            assert_eq!(top(line), Lang::Mt, "{line}");
-        }
-        let mut s = [0.0f32; 36];
-        s[Lang::Mt.index()] = 0.5;
-        s[Lang::En.index()] = 0.3;
-        s[Lang::Other.index()] = 0.2;
-        let mut ruled = s;
-        maltese_rule(&mut ruled, "paul grech");
-        assert!((ruled[Lang::Mt.index()] - 0.1).abs() < 1e-6, "{ruled:?}");
-        assert!((ruled.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert!((ruled[Lang::En.index()] / ruled[Lang::Other.index()] - 1.5).abs() < 1e-5);
-        for marked in ["il-gvern", "ta' malta", "fis-sajf", "xogħol", "minn hawn"] {
-            let mut kept = s;
-            maltese_rule(&mut kept, marked);
-            assert_eq!(kept, s, "{marked}");
-        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod eval;
 pub mod fasttext;
 mod id;
 mod labels;
+mod rules;
 pub mod stage;
 pub mod train;
 
