@@ -156,7 +156,7 @@ pub const MALTESE_UNMARKED_KEEP: f32 = 0.2;
 /// `text` is normalised ([`super::normalize_into`]: lower case, `'` for apostrophes).
 pub(super) fn maltese_rule(s: &mut [f32; 36], text: &str) {
     let mt = Lang::Mt.index();
-    if s[mt] < 1e-4 || text.contains(['ċ', 'ġ', 'ħ', 'ż']) {
+    if s[mt] < 1e-4 || letters(text) & MT_LETTER != 0 {
         return;
     }
     for word in text.split([' ', '\n']) {
@@ -214,10 +214,29 @@ const CZSK_WORDS: &[&str] = &[
     "pro", "byl", "bylo", "byla", "ako",
 ];
 
-/// Letters of Czech and Slovak that standard Slovene never writes (it has only č, š, ž).
-const CZSK_LETTERS: [char; 17] = [
-    'á', 'é', 'í', 'ó', 'ú', 'ý', 'ä', 'ô', 'ľ', 'ĺ', 'ŕ', 'ť', 'ď', 'ň', 'ě', 'ř', 'ů',
-];
+/// Letters of the rules, as bits: Maltese ċ ġ ħ ż; Croatian, Serbian and Bosnian ć đ; Czech and
+/// Slovak letters standard Slovene never writes (it has only č, š, ž).
+const MT_LETTER: u8 = 1;
+const BCS_LETTER: u8 = 2;
+const CZSK_LETTER: u8 = 4;
+
+/// Which of the rules' letters `text` (lower case) has: one pass, none for ASCII text.
+fn letters(text: &str) -> u8 {
+    if text.is_ascii() {
+        return 0;
+    }
+    let mut found = 0;
+    for c in text.chars().filter(|c| !c.is_ascii()) {
+        found |= match c {
+            'ċ' | 'ġ' | 'ħ' | 'ż' => MT_LETTER,
+            'ć' | 'đ' => BCS_LETTER,
+            'á' | 'é' | 'í' | 'ó' | 'ú' | 'ý' | 'ä' | 'ô' | 'ľ' | 'ĺ' | 'ŕ' | 'ť' | 'ď' | 'ň'
+            | 'ě' | 'ř' | 'ů' => CZSK_LETTER,
+            _ => 0,
+        };
+    }
+    found
+}
 
 /// Share of its probability a label keeps when [`slovene_rule`] finds the other side's markers
 /// and none of its own. Chosen among 0.05, 0.01 and 0.001 (the smaller, the more Slovene
@@ -248,7 +267,8 @@ fn transfer(s: &mut [f32; 36], from: &[Lang], to: &[Lang], keep: f32) {
 /// Slovene function word ([`SLOVENE_WORDS`]) and no Croatian/Serbian/Bosnian one ([`BCS_WORDS`],
 /// or a ć or đ) moves the probability of `hr` and `sh` to `sl`, all but
 /// [`SLOVENE_MARKER_KEEP`]; the reverse moves `sl`'s to `hr` and `sh`. The same between Slovene
-/// and Czech/Slovak ([`SLOVENE_NOT_CZSK`] against [`CZSK_WORDS`] and [`CZSK_LETTERS`]). A line
+/// and Czech/Slovak ([`SLOVENE_NOT_CZSK`] against [`CZSK_WORDS`] and the Czech and Slovak letters
+/// of [`letters`]). A line
 /// with markers of both sides, or of neither, is left as it is. `text` is normalised.
 pub(super) fn slovene_rule(s: &mut [f32; 36], text: &str) {
     use Lang::{Cs, Hr, Sh, Sk, Sl};
@@ -258,8 +278,9 @@ pub(super) fn slovene_rule(s: &mut [f32; 36], text: &str) {
     }
     let mut slo = false;
     let mut slo_not_czsk = false;
-    let mut bcs = text.contains(['ć', 'đ']);
-    let mut czsk = text.contains(CZSK_LETTERS);
+    let l = letters(text);
+    let mut bcs = l & BCS_LETTER != 0;
+    let mut czsk = l & CZSK_LETTER != 0;
     for w in text.split([' ', '\n']) {
         let f = flags(w);
         slo |= f & SL_WORD != 0;
