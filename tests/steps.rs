@@ -164,6 +164,16 @@ fn one_command_and_ranked_tasks_give_the_same_bytes() {
     assert_eq!(r["dedup"]["all"]["removed"]["near"], 1, "{}", r["dedup"]);
     assert_eq!(r["languages"]["all"]["tokens"]["docs"], 178);
     assert_eq!(r["tokens"]["all"]["documents"], 178);
+    // The filter step's timings, gathered from its per-file records and its own report.
+    let t = &r["filter"]["timings"];
+    for k in [
+        "wall_seconds",
+        "read_seconds",
+        "stages_seconds",
+        "write_seconds",
+    ] {
+        assert!(t[k].as_f64().unwrap() > 0.0, "{k}: {t}");
+    }
     assert!(r["tokens"]["all"]["tokens"].as_u64().unwrap() > 178 * 20);
     assert!(
         r["eval"]["report"]["heldout"]["total"]["tokens"]

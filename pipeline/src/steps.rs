@@ -791,6 +791,10 @@ impl PipelineReport {
                 for f in r.failures {
                     errors.insert(f.file, f.error);
                 }
+                // Ranks run side by side: the step took as long as its slowest rank.
+                let t = &mut filter.timings;
+                t.wall_seconds = t.wall_seconds.max(r.timings.wall_seconds);
+                t.threads = t.threads.max(r.timings.threads);
             }
         }
         for input in &plan.inputs {
@@ -799,6 +803,10 @@ impl PipelineReport {
                 Some(s) => {
                     filter.files.resumed += 1;
                     filter.add_file(&s);
+                    let t = &mut filter.timings;
+                    t.read_seconds += s.read_seconds;
+                    t.write_seconds += s.write_seconds;
+                    t.stages_seconds += s.stages.iter().map(|st| st.seconds).sum::<f64>();
                 }
                 None => {
                     filter.files.failed += 1;
