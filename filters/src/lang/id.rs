@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::charlm::{CharLm, LmScratch};
 use super::fasttext::{Dictionary, FastText, Scratch};
-use super::rules::{maltese_rule, script_rule, slovene_rule};
+use super::rules::{maltese_rule, script_rule, slovene_rule, swedish_rule};
 use super::{Lang, LangError, normalize_into};
 
 /// The built-in model (see `filters/models/README.md`), a quantized fastText file.
@@ -660,6 +660,7 @@ impl LangId {
                         }
                     }
                     slovene_rule(&mut s, &text);
+                    swedish_rule(&mut s, &text);
                     sc.text = text;
                 });
             }
