@@ -471,7 +471,10 @@ mod tests {
         let mut r = s;
         swedish_rule(&mut r, "jeg vet ikke");
         assert!((r[Sv.index()] - 0.0002).abs() < 1e-6, "{r:?}");
-        assert!((r[Da.index()] / r[No.index()] - 5.0 / 3.0).abs() < 1e-4, "{r:?}");
+        assert!(
+            (r[Da.index()] / r[No.index()] - 5.0 / 3.0).abs() < 1e-4,
+            "{r:?}"
+        );
         for neither_or_both in ["det var en gång", "och så kom han og så"] {
             let mut r = s;
             swedish_rule(&mut r, neither_or_both);
