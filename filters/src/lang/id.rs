@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::charlm::{CharLm, LmScratch};
 use super::fasttext::{Dictionary, FastText, Scratch};
-use super::rules::{maltese_rule, script_rule, slovene_rule, swedish_rule};
+use super::rules::{Marks, maltese_rule, script_rule, slovene_rule, swedish_rule};
 use super::{Lang, LangError, normalize_into};
 
 /// The built-in model (see `filters/models/README.md`), a quantized fastText file.
@@ -639,7 +639,8 @@ impl LangId {
                     for (i, &pi) in sc.probs.iter().enumerate() {
                         s[map[i].index()] += pi;
                     }
-                    maltese_rule(&mut s, &text);
+                    let mut marks = Marks::new(&text);
+                    maltese_rule(&mut s, &mut marks);
                     if !groups.is_empty() {
                         script_rule(&mut s, scripts);
                         let top = top_index(&s);
@@ -659,8 +660,8 @@ impl LangId {
                             }
                         }
                     }
-                    slovene_rule(&mut s, &text);
-                    swedish_rule(&mut s, &text);
+                    slovene_rule(&mut s, &mut marks);
+                    swedish_rule(&mut s, &mut marks);
                     sc.text = text;
                 });
             }

@@ -147,6 +147,37 @@ fn flags(word: &str) -> u8 {
     }
 }
 
+/// The rules' letters and word classes of one normalised line ([`super::normalize_into`]: lower
+/// case, `'` for apostrophes), found once, when a rule first needs them.
+pub(super) struct Marks<'a> {
+    text: &'a str,
+    found: Option<(u8, u8)>,
+}
+
+impl<'a> Marks<'a> {
+    pub(super) fn new(text: &'a str) -> Marks<'a> {
+        Marks { text, found: None }
+    }
+
+    /// The letter bits ([`letters`]) and the word-class bits of the line: each word's classes,
+    /// and [`MT_HEAD`] only for what comes before a hyphen or an apostrophe (`il-gvern`, `ta'`).
+    fn get(&mut self) -> (u8, u8) {
+        let text = self.text;
+        *self.found.get_or_insert_with(|| {
+            let mut words = 0;
+            for word in text.split([' ', '\n']) {
+                words |= flags(word) & !MT_HEAD;
+                if let Some((head, rest)) = word.split_once(['-', '\'']) {
+                    if !rest.is_empty() || word.ends_with('\'') {
+                        words |= flags(head) & MT_HEAD;
+                    }
+                }
+            }
+            (letters(text), words)
+        })
+    }
+}
+
 /// Share of its `mt` probability a line without any Maltese marker keeps ([`maltese_rule`]).
 /// Chosen among 0.2, 0.05 and 0.01 (the same English and Swedish gains on lingua's sentences;
 /// 0.2 loses the fewest held-out Maltese lines, all of them lists of names).
@@ -158,35 +189,22 @@ pub const MALTESE_UNMARKED_KEEP: f32 = 0.2;
 /// its `mt` probability, the rest scaled back to the same total. The Maltese training text is
 /// news full of English names and quotations, which pulled English lines made of names and
 /// numbers to `mt`.
-/// `text` is normalised ([`super::normalize_into`]: lower case, `'` for apostrophes).
-pub(super) fn maltese_rule(s: &mut [f32; 36], text: &str) {
-    let mt = Lang::Mt.index();
-    if s[mt] < 1e-4 || letters(text) & MT_LETTER != 0 {
+pub(super) fn maltese_rule(s: &mut [f32; 36], marks: &mut Marks) {
+    if s[Lang::Mt.index()] < 1e-4 {
         return;
     }
-    for word in text.split([' ', '\n']) {
-        let head = match word.split_once(['-', '\'']) {
-            Some((head, rest)) if !rest.is_empty() || word.ends_with('\'') => head,
-            _ => "",
-        };
-        if flags(word) & MT_WORD != 0 || flags(head) & MT_HEAD != 0 {
-            return;
-        }
-    }
-    let f = MALTESE_UNMARKED_KEEP;
-    let total: f32 = s.iter().sum();
-    let moved = s[mt] * (1.0 - f);
-    let rest = total - s[mt];
-    if rest <= 0.0 {
+    let (letters, words) = marks.get();
+    if letters & MT_LETTER != 0 || words & (MT_WORD | MT_HEAD) != 0 {
         return;
     }
-    s[mt] -= moved;
-    let g = (total - s[mt]) / rest;
-    for (i, p) in s.iter_mut().enumerate() {
-        if i != mt {
-            *p *= g;
-        }
+    let mut others = [Lang::Other; 35];
+    for (o, l) in others
+        .iter_mut()
+        .zip(Lang::ALL.iter().filter(|l| **l != Lang::Mt))
+    {
+        *o = *l;
     }
+    transfer(s, &[Lang::Mt], &others, MALTESE_UNMARKED_KEEP);
 }
 
 /// Slovene function words that Croatian, Serbian and Bosnian do not use as words (`v`, `z`, `in`,
@@ -280,26 +298,18 @@ fn transfer(s: &mut [f32; 36], from: &[Lang], to: &[Lang], keep: f32) {
 /// or a ć or đ) moves the probability of `hr` and `sh` to `sl`, all but
 /// [`MARKER_KEEP`]; the reverse moves `sl`'s to `hr` and `sh`. The same between Slovene
 /// and Czech/Slovak ([`SLOVENE_NOT_CZSK`] against [`CZSK_WORDS`] and the Czech and Slovak letters
-/// of [`letters`]). A line with markers of both sides, or of neither, is left as it is. `text`
-/// is normalised.
-pub(super) fn slovene_rule(s: &mut [f32; 36], text: &str) {
+/// of [`letters`]). A line with markers of both sides, or of neither, is left as it is.
+pub(super) fn slovene_rule(s: &mut [f32; 36], marks: &mut Marks) {
     use Lang::{Cs, Hr, Sh, Sk, Sl};
     let near: f32 = [Sl, Hr, Sh, Cs, Sk].iter().map(|l| s[l.index()]).sum();
     if near < 1e-3 {
         return;
     }
-    let mut slo = false;
-    let mut slo_not_czsk = false;
-    let l = letters(text);
-    let mut bcs = l & BCS_LETTER != 0;
-    let mut czsk = l & CZSK_LETTER != 0;
-    for w in text.split([' ', '\n']) {
-        let f = flags(w);
-        slo |= f & SL_WORD != 0;
-        slo_not_czsk |= f & SL_NOT_CZSK != 0;
-        bcs |= f & BCS_WORD != 0;
-        czsk |= f & CZSK_WORD != 0;
-    }
+    let (letters, words) = marks.get();
+    let slo = words & SL_WORD != 0;
+    let slo_not_czsk = words & SL_NOT_CZSK != 0;
+    let bcs = letters & BCS_LETTER != 0 || words & BCS_WORD != 0;
+    let czsk = letters & CZSK_LETTER != 0 || words & CZSK_WORD != 0;
     let keep = MARKER_KEEP;
     match (slo, bcs) {
         (true, false) => transfer(s, &[Hr, Sh], &[Sl], keep),
@@ -333,21 +343,16 @@ const DANO_WORDS: &[&str] = &[
 /// ([`DANO_WORDS`]) nor æ or ø, moves all but [`MARKER_KEEP`] of the `da`, `no` and `nn`
 /// probability to `sv`; the reverse moves `sv`'s to them, in proportion. Lingua's Swedish web
 /// sentences went to the three others where the Nordic group model, trained on short Tatoeba
-/// Swedish, was unsure. `text` is normalised.
-pub(super) fn swedish_rule(s: &mut [f32; 36], text: &str) {
+/// Swedish, was unsure.
+pub(super) fn swedish_rule(s: &mut [f32; 36], marks: &mut Marks) {
     use Lang::{Da, Nn, No, Sv};
     let near: f32 = [Sv, Da, No, Nn].iter().map(|l| s[l.index()]).sum();
     if near < 1e-3 {
         return;
     }
-    let l = letters(text);
-    let mut sv = l & SV_LETTER != 0;
-    let mut dano = l & DANO_LETTER != 0;
-    for w in text.split([' ', '\n']) {
-        let f = flags(w);
-        sv |= f & SV_WORD != 0;
-        dano |= f & DANO_WORD != 0;
-    }
+    let (letters, words) = marks.get();
+    let sv = letters & SV_LETTER != 0 || words & SV_WORD != 0;
+    let dano = letters & DANO_LETTER != 0 || words & DANO_WORD != 0;
     match (sv, dano) {
         (true, false) => transfer(s, &[Da, No, Nn], &[Sv], MARKER_KEEP),
         (false, true) => transfer(s, &[Sv], &[Da, No, Nn], MARKER_KEEP),
@@ -385,13 +390,13 @@ mod tests {
         s[Lang::En.index()] = 0.3;
         s[Lang::Other.index()] = 0.2;
         let mut ruled = s;
-        maltese_rule(&mut ruled, "paul grech");
+        maltese_rule(&mut ruled, &mut Marks::new("paul grech"));
         assert!((ruled[Lang::Mt.index()] - 0.1).abs() < 1e-6, "{ruled:?}");
         assert!((ruled.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!((ruled[Lang::En.index()] / ruled[Lang::Other.index()] - 1.5).abs() < 1e-5);
         for marked in ["il-gvern", "ta' malta", "fis-sajf", "xogħol", "minn hawn"] {
             let mut kept = s;
-            maltese_rule(&mut kept, marked);
+            maltese_rule(&mut kept, &mut Marks::new(marked));
             assert_eq!(kept, s, "{marked}");
         }
     }
@@ -422,29 +427,29 @@ mod tests {
         s[Sl.index()] = 0.1;
         s[Sk.index()] = 0.1;
         let mut r = s;
-        slovene_rule(&mut r, "ta slovar je tudi dober");
+        slovene_rule(&mut r, &mut Marks::new("ta slovar je tudi dober"));
         // hr and sh keep a thousandth, sl gets the rest; so does sk: `tudi` is not a Czech or
         // Slovak word either.
         assert!((r[Hr.index()] - 0.0006).abs() < 1e-6, "{r:?}");
         assert!((r[Sk.index()] - 0.0001).abs() < 1e-6, "{r:?}");
         assert!((r.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         let mut r = s;
-        slovene_rule(&mut r, "ovo je dobro");
+        slovene_rule(&mut r, &mut Marks::new("ovo je dobro"));
         assert!((r[Sl.index()] - 0.0001).abs() < 1e-6, "{r:?}");
         assert!((r[Hr.index()] / r[Sh.index()] - 3.0).abs() < 1e-4, "{r:?}");
         let mut r = s;
-        slovene_rule(&mut r, "to je pravý problém");
+        slovene_rule(&mut r, &mut Marks::new("to je pravý problém"));
         assert!(
             (r[Sk.index()] + r[Cs.index()] - 0.1999).abs() < 1e-6,
             "{r:?}"
         );
         // Markers of both sides, or of none: nothing moves between them.
         let mut r = s;
-        slovene_rule(&mut r, "tudi ovo");
+        slovene_rule(&mut r, &mut Marks::new("tudi ovo"));
         assert_eq!(r[Hr.index()], s[Hr.index()]);
         assert_eq!(r[Sh.index()], s[Sh.index()]);
         let mut r = s;
-        slovene_rule(&mut r, "hvala");
+        slovene_rule(&mut r, &mut Marks::new("hvala"));
         assert_eq!(r, s);
     }
 
@@ -463,13 +468,13 @@ mod tests {
         s[No.index()] = 0.3;
         s[Sv.index()] = 0.2;
         let mut r = s;
-        swedish_rule(&mut r, "vi har inte tid");
+        swedish_rule(&mut r, &mut Marks::new("vi har inte tid"));
         assert!((r[Sv.index()] - 0.9992).abs() < 1e-5, "{r:?}");
         let mut r = s;
-        swedish_rule(&mut r, "hon är här");
+        swedish_rule(&mut r, &mut Marks::new("hon är här"));
         assert!(r[Sv.index()] > 0.99, "{r:?}");
         let mut r = s;
-        swedish_rule(&mut r, "jeg vet ikke");
+        swedish_rule(&mut r, &mut Marks::new("jeg vet ikke"));
         assert!((r[Sv.index()] - 0.0002).abs() < 1e-6, "{r:?}");
         assert!(
             (r[Da.index()] / r[No.index()] - 5.0 / 3.0).abs() < 1e-4,
@@ -477,7 +482,7 @@ mod tests {
         );
         for neither_or_both in ["det var en gång", "och så kom han og så"] {
             let mut r = s;
-            swedish_rule(&mut r, neither_or_both);
+            swedish_rule(&mut r, &mut Marks::new(neither_or_both));
             assert_eq!(r, s, "{neither_or_both}");
         }
     }
