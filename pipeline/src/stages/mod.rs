@@ -257,6 +257,16 @@ mod tests {
         );
         assert_eq!(s.process(&mut en), Verdict::Drop("lang:not_kept"));
         assert_eq!(en.lang(), Some("en"));
+        // A one-chunk page is scored whole; a long English page is dropped after its first part
+        // and says how much of it was read. A kept page never stops early.
+        assert!(!en.meta.contains_key("lang_scored_bytes"));
+        let mut long_en = doc(&format!("{}\n", en.text).repeat(20));
+        assert_eq!(s.process(&mut long_en), Verdict::Drop("lang:not_kept"));
+        let read = long_en.meta["lang_scored_bytes"].as_u64().unwrap() as usize;
+        assert!(read > 0 && read <= long_en.text.len() / 4, "{read}");
+        let mut long_ca = doc(&format!("{}\n", ca.text).repeat(20));
+        assert_eq!(s.process(&mut long_ca), Verdict::Keep);
+        assert!(!long_ca.meta.contains_key("lang_scored_bytes"));
 
         let tagged = PipelineConfig::parse(
             "[[stage]]\nkind = \"lang\"\nkeep = [\"ca\"]\ntag_only = true\n",
@@ -269,6 +279,12 @@ mod tests {
             s.process(&mut en),
             Verdict::Keep,
             "tag_only measures and keeps"
+        );
+        let mut whole = doc(&long_en.text);
+        assert_eq!(s.process(&mut whole), Verdict::Keep);
+        assert!(
+            !whole.meta.contains_key("lang_scored_bytes"),
+            "tag_only scores every page whole"
         );
 
         let e = PipelineConfig::parse(
