@@ -292,6 +292,17 @@ fn transfer(s: &mut [f32; 36], from: &[Lang], to: &[Lang], keep: f32) {
     }
 }
 
+/// Two sides, each some labels and whether the line has that side's markers: when only one side
+/// has them, the other side's probability moves to it, all but [`MARKER_KEEP`]; when both or
+/// neither have them, nothing moves.
+fn settle(s: &mut [f32; 36], a: (&[Lang], bool), b: (&[Lang], bool)) {
+    match (a.1, b.1) {
+        (true, false) => transfer(s, b.0, a.0, MARKER_KEEP),
+        (false, true) => transfer(s, a.0, b.0, MARKER_KEEP),
+        _ => {}
+    }
+}
+
 /// Slovene against its neighbours, by closed-class words the training text is too small to
 /// teach (Slovene has 2,680 training lines, Croatian and Serbian-Bosnian 24,000): a line with a
 /// Slovene function word ([`SLOVENE_WORDS`]) and no Croatian/Serbian/Bosnian one ([`BCS_WORDS`],
@@ -310,17 +321,8 @@ pub(super) fn slovene_rule(s: &mut [f32; 36], marks: &mut Marks) {
     let slo_not_czsk = words & SL_NOT_CZSK != 0;
     let bcs = letters & BCS_LETTER != 0 || words & BCS_WORD != 0;
     let czsk = letters & CZSK_LETTER != 0 || words & CZSK_WORD != 0;
-    let keep = MARKER_KEEP;
-    match (slo, bcs) {
-        (true, false) => transfer(s, &[Hr, Sh], &[Sl], keep),
-        (false, true) => transfer(s, &[Sl], &[Hr, Sh], keep),
-        _ => {}
-    }
-    match (slo_not_czsk, czsk) {
-        (true, false) => transfer(s, &[Cs, Sk], &[Sl], keep),
-        (false, true) => transfer(s, &[Sl], &[Cs, Sk], keep),
-        _ => {}
-    }
+    settle(s, (&[Sl], slo), (&[Hr, Sh], bcs));
+    settle(s, (&[Sl], slo_not_czsk), (&[Cs, Sk], czsk));
 }
 
 /// Swedish function words that Danish and Norwegian do not have ([`swedish_rule`]).
@@ -353,11 +355,7 @@ pub(super) fn swedish_rule(s: &mut [f32; 36], marks: &mut Marks) {
     let (letters, words) = marks.get();
     let sv = letters & SV_LETTER != 0 || words & SV_WORD != 0;
     let dano = letters & DANO_LETTER != 0 || words & DANO_WORD != 0;
-    match (sv, dano) {
-        (true, false) => transfer(s, &[Da, No, Nn], &[Sv], MARKER_KEEP),
-        (false, true) => transfer(s, &[Sv], &[Da, No, Nn], MARKER_KEEP),
-        _ => {}
-    }
+    settle(s, (&[Sv], sv), (&[Da, No, Nn], dano));
 }
 
 #[cfg(test)]
